@@ -1,0 +1,134 @@
+import { once } from "node:events";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as tar from "tar-stream";
+
+export type TarHeader = tar.Header;
+
+export type EntryAction = { action: "keep" } | { action: "drop" };
+
+export interface AppendedEntry {
+  header: TarHeader;
+  body?: AsyncIterable<Buffer>;
+}
+
+export interface RewriteHooks {
+  /** Bytes of each regular file handed to onEntry before it decides (0: decide on the header alone). */
+  peekBytes?: number;
+  onEntry?(header: TarHeader, head: Buffer): EntryAction | Promise<EntryAction>;
+  /**
+   * Entries written after the source has ended, e.g. consistent copies of databases. They can only come
+   * after it: the engine holds the container's lock until an archive stream is read to its end, so a
+   * second archive request during the first would wait forever.
+   */
+  trailer?(): AsyncIterable<AppendedEntry>;
+}
+
+export interface RewriteStats {
+  entries: number;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Streams a tar archive from `source` into `pack`, entry by entry, letting hooks keep or drop each
+ * entry and append more once the source has ended. Headers (modes, owners, times, link targets, long and unicode
+ * names, extended attributes) pass through unchanged. Memory stays flat: one chunk at a time, with
+ * backpressure from `pack`. Finalizes `pack` when done.
+ */
+export async function rewriteTar(
+  source: Readable,
+  pack: tar.Pack,
+  hooks: RewriteHooks = {},
+  signal?: AbortSignal,
+): Promise<RewriteStats> {
+  const stats: RewriteStats = { entries: 0, files: 0, bytes: 0 };
+  const extract = tar.extract();
+  const feeding = pipeline(source, extract as unknown as NodeJS.WritableStream, signal ? { signal } : {});
+  feeding.catch(() => undefined); // surfaced through the entry iterator, or awaited below
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      let head = Buffer.alloc(0);
+      const pending: Buffer[] = [];
+      if (header.type === "file" && (hooks.peekBytes ?? 0) > 0) {
+        while (head.length < (hooks.peekBytes ?? 0)) {
+          const next = await chunks.next();
+          if (next.done) break;
+          pending.push(next.value);
+          head = Buffer.concat([head, next.value]);
+        }
+      }
+      const decision: EntryAction = hooks.onEntry ? await hooks.onEntry(header, head) : { action: "keep" };
+      if (decision.action === "drop") {
+        while (!(await chunks.next()).done);
+        continue;
+      }
+      await writeEntry(pack, header, prepend(pending, chunks), stats, signal);
+    }
+    await feeding;
+    if (hooks.trailer) {
+      for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, signal);
+    }
+    pack.finalize();
+    return stats;
+  } catch (err) {
+    source.destroy();
+    extract.destroy();
+    pack.destroy(err as Error);
+    throw err;
+  }
+}
+
+async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
+  yield* first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/** Headers as written: pax keys that duplicate header fields are dropped so they cannot disagree. */
+function cleanHeader(header: TarHeader): TarHeader {
+  if (!header.pax) return header;
+  const { path: _p, linkpath: _l, size: _s, ...rest } = header.pax as Record<string, string>;
+  const out = { ...header };
+  if (Object.keys(rest).length > 0) out.pax = rest;
+  else delete out.pax;
+  return out;
+}
+
+async function writeEntry(
+  pack: tar.Pack,
+  header: TarHeader,
+  body: AsyncIterable<Buffer> | undefined,
+  stats: RewriteStats,
+  signal?: AbortSignal,
+) {
+  signal?.throwIfAborted();
+  stats.entries++;
+  if (header.type === "file" || header.type === "contiguous-file") {
+    stats.files++;
+    stats.bytes += header.size ?? 0;
+  }
+  await new Promise<void>((resolve, reject) => {
+    // A destroyed pack may never call back: the signal is what unblocks a failed run.
+    const onAbort = () => reject(signal?.reason ?? new Error("aborted"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = (err?: Error | null) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const sink = pack.entry(cleanHeader(header), done);
+    (async () => {
+      if (body) {
+        for await (const chunk of body) {
+          if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, "drain", signal ? { signal } : {});
+        }
+      }
+      (sink as unknown as NodeJS.WritableStream).end();
+    })().catch((err: Error) => {
+      sink.destroy(err);
+      done(err);
+    });
+  });
+}

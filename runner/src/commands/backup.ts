@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { runBackup } from "../run/backup-run.js";
+import { summarize } from "../snapshot/manifest.js";
+import { formatBytes } from "../util/format.js";
+import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+
+export function registerBackup(program: Command, io: CommandIo): void {
+  const command = program
+    .command("backup")
+    .description("take a consistent snapshot of the container into the store, then apply retention")
+    .option("--mode <mode>", "auto | online | pause | stop (env OWUI_BACKUP_MODE; default auto)")
+    .option("--trigger <trigger>", "manual | schedule | watch | pre-restore (default manual)")
+    .option("--path <path>", "back up this container path instead of the defaults (repeatable; env OWUI_BACKUP_PATHS, comma-separated)", collect)
+    .option("--compression-level <0-9>", "gzip level (env OWUI_BACKUP_COMPRESSION_LEVEL; default 6)")
+    .option("--json", "print one JSON object instead of the id");
+  retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
+    const flags = flagsOf(cmd);
+    const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+    const result = await runBackup(ctx, { trigger: ctx.config.trigger });
+    const { manifest } = result;
+    if (flags.json) {
+      printJson(io, {
+        ...summarize(manifest),
+        consistency: manifest.consistency,
+        openWebuiVersion: manifest.image.openWebuiVersion ?? null,
+        durationMs: result.durationMs,
+        warnings: result.warnings,
+        removed: result.retention?.removed ?? [],
+        store: ctx.store.location,
+      });
+      return;
+    }
+    ctx.log.info(`${manifest.files} files, ${formatBytes(manifest.sizeBytes)} in ${(result.durationMs / 1000).toFixed(1)}s`);
+    io.stdout.write(`${manifest.id}\n`);
+  });
+}

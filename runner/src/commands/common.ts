@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import readline from "node:readline/promises";
+import { loadConfig, logDirectory, type Config, type Flags } from "../config.js";
+import { createDockerClient } from "../docker/client.js";
+import { createLogger } from "../log.js";
+import type { RunContext } from "../run/context.js";
+import { openStore } from "../store/open-store.js";
+
+export interface CommandIo {
+  signal: AbortSignal;
+  stdout: NodeJS.WritableStream;
+}
+
+/** Flags of the command and of the program (global --container, --store). */
+export function flagsOf(command: Command): Flags {
+  return command.optsWithGlobals() as Flags;
+}
+
+/** Settings, store, engine client and logger for a command. Usage errors surface before any of them is used. */
+export function openContext(
+  flags: Flags,
+  io: CommandIo,
+  options: { logToFile: boolean; quiet?: boolean },
+): RunContext & { config: Config } {
+  const config = loadConfig(flags);
+  const store = openStore(config.store);
+  const log = createLogger({
+    level: config.logLevel,
+    directory: options.logToFile ? logDirectory(config, store.localDirectory) : undefined,
+    prefix: "backup",
+    quiet: Boolean(options.quiet),
+  });
+  return { config, store, log, docker: createDockerClient(), signal: io.signal };
+}
+
+export function printJson(io: CommandIo, value: unknown): void {
+  io.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Asks on a terminal; answers yes when --yes was given or nobody is there to ask. */
+export async function confirmOnTerminal(question: string, yes: boolean): Promise<boolean> {
+  if (yes || !process.stdin.isTTY) return true;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Repeatable flag collector for commander. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function retentionFlags(command: Command): Command {
+  return command
+    .option("--keep-last <n>", "keep the n newest snapshots (default 10 when no rule is set; env OWUI_BACKUP_KEEP_LAST)")
+    .option("--keep-daily <n>", "keep the newest snapshot of each of the last n days that have one (env OWUI_BACKUP_KEEP_DAILY)")
+    .option("--keep-weekly <n>", "same for ISO weeks (env OWUI_BACKUP_KEEP_WEEKLY)")
+    .option("--keep-monthly <n>", "same for months (env OWUI_BACKUP_KEEP_MONTHLY)");
+}

@@ -1,0 +1,39 @@
+import type { Command } from "commander";
+import { readCatalog } from "../snapshot/catalog.js";
+import { summarize } from "../snapshot/manifest.js";
+import { formatBytes } from "../util/format.js";
+import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
+
+export function registerList(program: Command, io: CommandIo): void {
+  program
+    .command("list")
+    .description("list the snapshots in the store, newest first")
+    .option("--json", "print a JSON array")
+    .action(async (_options: unknown, cmd: Command) => {
+      const flags = flagsOf(cmd);
+      const ctx = openContext(flags, io, { logToFile: false });
+      const { snapshots } = await readCatalog(ctx.store);
+      if (flags.json) {
+        printJson(io, snapshots.map(summarize));
+        return;
+      }
+      if (snapshots.length === 0) {
+        ctx.log.info(`no snapshots in ${ctx.store.location}`);
+        return;
+      }
+      const rows = snapshots.map((s) => [
+        s.id,
+        s.createdAt.replace("T", " ").slice(0, 19),
+        s.container.name,
+        s.trigger,
+        formatBytes(s.sizeBytes),
+        String(s.files),
+        s.image.openWebuiVersion ? `${s.image.reference} (${s.image.openWebuiVersion})` : s.image.reference,
+      ]);
+      const header = ["ID", "CREATED (UTC)", "CONTAINER", "TRIGGER", "SIZE", "FILES", "IMAGE"];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+      for (const row of [header, ...rows]) {
+        io.stdout.write(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  ") + "\n");
+      }
+    });
+}

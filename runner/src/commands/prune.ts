@@ -1,0 +1,42 @@
+import type { Command } from "commander";
+import { retentionPolicy } from "../config.js";
+import { Cleanup } from "../run/cleanup.js";
+import { applyRetention } from "../steps/apply-retention.js";
+import { acquireLock } from "../steps/lock.js";
+import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+
+export function registerPrune(program: Command, io: CommandIo): void {
+  const command = program
+    .command("prune")
+    .description("delete snapshots the retention policy does not keep, and incomplete ones whose run is gone")
+    .option("--dry-run", "only print what would be deleted")
+    .option("--json", "print one JSON object");
+  retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
+    const flags = flagsOf(cmd);
+    const ctx = openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json) });
+    const cleanup = new Cleanup(ctx.log);
+    try {
+      if (!flags.dryRun) cleanup.defer("release the lock", await acquireLock(ctx.store, ctx.config.container, "prune"));
+      const result = await applyRetention(ctx.store, retentionPolicy(ctx.config), {
+        container: ctx.config.container,
+        dryRun: Boolean(flags.dryRun),
+        log: ctx.log,
+      });
+      if (flags.json) {
+        printJson(io, {
+          dryRun: result.dryRun,
+          keep: result.decisions.filter((d) => d.keep).map((d) => ({ id: d.id, reasons: d.reasons })),
+          remove: result.removed,
+          incomplete: result.removedIncomplete,
+        });
+        return;
+      }
+      for (const d of result.decisions) {
+        io.stdout.write(`${d.keep ? "keep  " : result.dryRun ? "would remove" : "removed"} ${d.id}${d.keep ? `  (${d.reasons.join(", ")})` : ""}\n`);
+      }
+      for (const id of result.removedIncomplete) io.stdout.write(`${result.dryRun ? "would remove" : "removed"} ${id}  (incomplete)\n`);
+    } finally {
+      await cleanup.run();
+    }
+  });
+}

@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import { readCatalog } from "../snapshot/catalog.js";
+import { readRunState } from "../steps/run-state.js";
+import { formatAge, formatBytes } from "../util/format.js";
+import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
+
+export function registerStatus(program: Command, io: CommandIo): void {
+  program
+    .command("status")
+    .description("last snapshot, its age and size, how many there are, store size, last failure")
+    .option("--json", "print one JSON object")
+    .action(async (_options: unknown, cmd: Command) => {
+      const flags = flagsOf(cmd);
+      const ctx = openContext(flags, io, { logToFile: false });
+      const container = ctx.config.container;
+      const catalog = await readCatalog(ctx.store);
+      const mine = catalog.snapshots.filter((s) => s.container.name === container);
+      const last = mine[0];
+      const state = await readRunState(ctx.store, container);
+      const failureIsLatest = Boolean(state.lastFailure && (!last || state.lastFailure.at > last.finishedAt));
+      const status = {
+        container,
+        store: ctx.store.location,
+        snapshots: mine.length,
+        last: last
+          ? {
+              id: last.id,
+              createdAt: last.createdAt,
+              ageSeconds: Math.round((Date.now() - Date.parse(last.createdAt)) / 1000),
+              sizeBytes: last.sizeBytes,
+              trigger: last.trigger,
+            }
+          : null,
+        storeBytes: catalog.totalBytes,
+        incomplete: catalog.incomplete.length,
+        lastFailure: state.lastFailure ?? null,
+        healthy: Boolean(last) && !failureIsLatest,
+      };
+      if (flags.json) {
+        printJson(io, status);
+        return;
+      }
+      const lines = [
+        `container   ${container}`,
+        `store       ${status.store}`,
+        status.last
+          ? `last        ${status.last.id} (${status.last.trigger}), ${formatAge(status.last.ageSeconds)} ago, ${formatBytes(status.last.sizeBytes)}`
+          : "last        none",
+        `snapshots   ${status.snapshots} of this container, store holds ${formatBytes(status.storeBytes)}`,
+        status.lastFailure ? `last failure ${status.lastFailure.at} (${status.lastFailure.trigger}): ${status.lastFailure.error}` : "last failure none",
+      ];
+      io.stdout.write(lines.join("\n") + "\n");
+    });
+}

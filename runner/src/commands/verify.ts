@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { UsageError, VerifyError } from "../errors.js";
+import { createProgress } from "../progress.js";
+import { readCatalog, resolveSnapshot } from "../snapshot/catalog.js";
+import type { Manifest } from "../snapshot/manifest.js";
+import { verifySnapshot, type VerifyReport } from "../steps/verify-snapshot.js";
+import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
+
+export function registerVerify(program: Command, io: CommandIo): void {
+  program
+    .command("verify")
+    .description("re-read snapshots: sizes, sha256, archive structure, and integrity_check of every SQLite file")
+    .argument("[snapshot]", 'a snapshot id or "latest" (default: latest)')
+    .option("--all", "verify every snapshot in the store")
+    .option("--json", "print a JSON array of reports")
+    .action(async (ref: string | undefined, _options: unknown, cmd: Command) => {
+      const flags = flagsOf(cmd);
+      if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
+      const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+      let targets: Manifest[];
+      if (flags.all) {
+        const catalog = await readCatalog(ctx.store);
+        targets = catalog.snapshots;
+        for (const broken of catalog.incomplete.filter((s) => s.keys.some((k) => k.endsWith("/manifest.json")))) {
+          ctx.log.error(`snapshot ${broken.id} has an unreadable manifest`);
+        }
+      } else {
+        targets = [await resolveSnapshot(ctx.store, ref ?? "latest", ctx.config.container)];
+      }
+      const reports: VerifyReport[] = [];
+      for (const manifest of targets) {
+        const progress = createProgress(`verify ${manifest.id}`);
+        const report = await verifySnapshot(ctx.store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
+        reports.push(report);
+        if (report.ok) {
+          ctx.log.info({ id: report.id, objects: report.objects, sqlite: report.sqliteChecked }, `${report.id} ok (${report.objects} objects, ${report.sqliteChecked} SQLite databases checked)`);
+        } else {
+          for (const p of report.problems) ctx.log.error({ id: report.id }, `${report.id}: ${p}`);
+        }
+      }
+      if (flags.json) printJson(io, reports);
+      const failed = reports.filter((r) => !r.ok);
+      if (failed.length > 0) {
+        throw new VerifyError(`${failed.length} of ${reports.length} snapshots failed verification: ${failed.map((r) => r.id).join(", ")}`);
+      }
+    });
+}

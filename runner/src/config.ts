@@ -1,0 +1,109 @@
+import path from "node:path";
+import { z } from "zod";
+import { UsageError } from "./errors.js";
+import { TRIGGERS, type Trigger } from "./snapshot/manifest.js";
+import type { RetentionPolicy } from "./snapshot/retention.js";
+import { defaultStorePath } from "./store/open-store.js";
+import { MODES, type Mode } from "./steps/quiesce.js";
+
+/**
+ * Every setting, with its flag, its OWUI_BACKUP_* variable and its default, in one table. A flag wins
+ * over the variable, the variable over the default. Invalid values are usage errors naming both.
+ */
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "expected a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
+
+const SETTINGS = {
+  container: {
+    flag: "--container",
+    env: "OWUI_BACKUP_CONTAINER",
+    schema: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container name or id"),
+    default: () => "open-webui",
+  },
+  store: {
+    flag: "--store",
+    env: "OWUI_BACKUP_STORE",
+    schema: z.string().min(1, "expected a directory or URL"),
+    default: () => defaultStorePath(),
+  },
+  mode: {
+    flag: "--mode",
+    env: "OWUI_BACKUP_MODE",
+    schema: z.enum(MODES, { error: `expected one of ${MODES.join(", ")}` }),
+    default: () => "auto" as Mode,
+  },
+  trigger: {
+    flag: "--trigger",
+    env: "OWUI_BACKUP_TRIGGER",
+    schema: z.enum(TRIGGERS, { error: `expected one of ${TRIGGERS.join(", ")}` }),
+    default: () => "manual" as Trigger,
+  },
+  paths: {
+    flag: "--path",
+    env: "OWUI_BACKUP_PATHS",
+    schema: z
+      .string()
+      .transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^\/[^\0]*$/, "expected absolute paths inside the container")).min(1)),
+    default: () => undefined as string[] | undefined,
+  },
+  keepLast: { flag: "--keep-last", env: "OWUI_BACKUP_KEEP_LAST", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },
+  keepDaily: { flag: "--keep-daily", env: "OWUI_BACKUP_KEEP_DAILY", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },
+  keepWeekly: { flag: "--keep-weekly", env: "OWUI_BACKUP_KEEP_WEEKLY", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },
+  keepMonthly: { flag: "--keep-monthly", env: "OWUI_BACKUP_KEEP_MONTHLY", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },
+  compressionLevel: {
+    flag: "--compression-level",
+    env: "OWUI_BACKUP_COMPRESSION_LEVEL",
+    schema: wholeNumber(0, 9),
+    default: () => 6,
+  },
+  stopTimeout: { flag: "--stop-timeout", env: "OWUI_BACKUP_STOP_TIMEOUT", schema: wholeNumber(0, 3600), default: () => 30 },
+  readyTimeout: { flag: "--ready-timeout", env: "OWUI_BACKUP_READY_TIMEOUT", schema: wholeNumber(1, 86400), default: () => 300 },
+  logDir: { flag: "--log-dir", env: "OWUI_BACKUP_LOG_DIR", schema: z.string().min(1), default: () => undefined as string | undefined },
+  logLevel: {
+    flag: "--log-level",
+    env: "OWUI_BACKUP_LOG_LEVEL",
+    schema: z.enum(["debug", "info", "warn", "error"], { error: "expected debug, info, warn or error" }),
+    default: () => "info" as "debug" | "info" | "warn" | "error",
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]["default"]> | z.output<Settings[K]["schema"]> };
+
+/** Flags as commander hands them over: camelCase keys, string values (arrays for repeatable flags). */
+export type Flags = Record<string, unknown>;
+
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS)) {
+    const fromFlag = flags[key];
+    const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : (fromFlag as string | undefined) ?? env[setting.env];
+    if (raw === undefined || raw === "") {
+      out[key] = setting.default();
+      continue;
+    }
+    const parsed = (setting.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const source = fromFlag !== undefined ? setting.flag : setting.env;
+      throw new UsageError(`invalid ${source} "${raw}": ${parsed.error.issues[0]?.message ?? "invalid value"}`);
+    }
+    out[key] = parsed.data;
+  }
+  return out as Config;
+}
+
+export function retentionPolicy(config: Config): RetentionPolicy {
+  return { keepLast: config.keepLast, keepDaily: config.keepDaily, keepWeekly: config.keepWeekly, keepMonthly: config.keepMonthly };
+}
+
+/** Where JSON log lines go: the configured directory, else logs/ inside a local store. */
+export function logDirectory(config: Config, storeDirectory: string | undefined): string | undefined {
+  if (config.logDir) return path.resolve(config.logDir);
+  return storeDirectory ? path.join(storeDirectory, "logs") : undefined;
+}

@@ -1,0 +1,22 @@
+import Docker from "dockerode";
+import { FailureError } from "../errors.js";
+
+/** A Docker Engine API client for DOCKER_HOST (or the local socket), as the docker CLI would use. */
+export function createDockerClient(): Docker {
+  return new Docker();
+}
+
+/** Turns "cannot connect" errors into one line that says where Docker was looked for. */
+export function dockerUnreachable(err: unknown): FailureError | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES" || code === "ETIMEDOUT" || code === "EHOSTUNREACH") {
+    const where = process.env.DOCKER_HOST || "/var/run/docker.sock";
+    return new FailureError(`cannot reach the Docker daemon at ${where} (${code}): is Docker running? set DOCKER_HOST if it lives elsewhere`);
+  }
+  return undefined;
+}
+
+/** HTTP status of an engine API error, if it has one. */
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}

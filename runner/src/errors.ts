@@ -1,0 +1,60 @@
+/**
+ * Error types and their exit codes, in one place (restic's habit): 0 ok, 1 failure, 2 usage or config.
+ * Every message is one line that says what went wrong and, where it can, what to do.
+ */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  override name = "UsageError";
+}
+
+export class FailureError extends Error {
+  readonly exitCode: number = 1;
+  override name = "FailureError";
+}
+
+export class NotFoundError extends FailureError {
+  override name = "NotFoundError";
+}
+
+export class LockedError extends FailureError {
+  override name = "LockedError";
+}
+
+export class VerifyError extends FailureError {
+  override name = "VerifyError";
+}
+
+/** Thrown when SIGINT/SIGTERM aborted the run; exit code is 128 + signal number, as shells report it. */
+export class InterruptedError extends FailureError {
+  override readonly exitCode: number;
+  override name = "InterruptedError";
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof FailureError) return err.exitCode;
+  return 1;
+}
+
+/** The error as a single line: its message and the messages of its causes, without stack traces. */
+export function oneLine(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ").replace(/\s*\n\s*/g, " ");
+}
+
+/** Wraps an error with what was being done, keeping the original as cause. */
+export function wrap(err: unknown, doing: string): FailureError {
+  if (err instanceof InterruptedError || err instanceof UsageError) throw err;
+  if (err instanceof FailureError && err.message.startsWith(doing)) return err;
+  const out = new FailureError(`${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return out;
+}

@@ -1,0 +1,62 @@
+import { Command, CommanderError } from "commander";
+import { registerBackup } from "./commands/backup.js";
+import type { CommandIo } from "./commands/common.js";
+import { registerList } from "./commands/list.js";
+import { registerPrune } from "./commands/prune.js";
+import { registerRestore } from "./commands/restore.js";
+import { registerStatus } from "./commands/status.js";
+import { registerVerify } from "./commands/verify.js";
+import { exitCodeOf, InterruptedError, oneLine } from "./errors.js";
+import { TOOL_VERSION } from "./version.js";
+
+export function buildProgram(io: CommandIo): Command {
+  const program = new Command()
+    .name("owui-backup")
+    .description("Consistent snapshots and exact restores of an Open WebUI container")
+    .version(TOOL_VERSION)
+    .option("--container <name>", "the Open WebUI container (env OWUI_BACKUP_CONTAINER; default open-webui)")
+    .option("--store <dir|url>", "where snapshots live (env OWUI_BACKUP_STORE; default: per-user data directory)")
+    .option("--log-level <level>", "debug | info | warn | error (env OWUI_BACKUP_LOG_LEVEL)")
+    .showHelpAfterError("(run owui-backup --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  registerBackup(program, io);
+  registerList(program, io);
+  registerRestore(program, io);
+  registerVerify(program, io);
+  registerPrune(program, io);
+  registerStatus(program, io);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage or config error, 130/143 when
+ * interrupted. SIGINT/SIGTERM abort the run; its cleanup still runs before the process exits.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nowui-backup: ${signal} received, cleaning up (the container is put back as it was)\n`);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const io: CommandIo = { signal: controller.signal, stdout: process.stdout };
+  try {
+    await buildProgram(io).parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
+    }
+    const reported = controller.signal.aborted ? (controller.signal.reason as InterruptedError) : err;
+    process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
+    if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return exitCodeOf(reported);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

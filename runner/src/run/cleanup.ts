@@ -1,0 +1,45 @@
+import type { Logger } from "pino";
+import { oneLine } from "../errors.js";
+
+/**
+ * Undo actions registered where the change to the world happens (offen's habit): "container stopped"
+ * registers "start it", "lock taken" registers "release it". They run in reverse order, every one of
+ * them even when another fails, and their failures are logged, never dropped.
+ */
+export class Cleanup {
+  private readonly actions: { what: string; fn: () => Promise<unknown>; armed: boolean }[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  /** Registers an undo action; the returned function runs it now (once) and removes it. */
+  defer(what: string, fn: () => Promise<unknown>): { now: () => Promise<void>; disarm: () => void } {
+    const action = { what, fn, armed: true };
+    this.actions.push(action);
+    return {
+      now: async () => {
+        if (!action.armed) return;
+        action.armed = false;
+        await fn();
+      },
+      disarm: () => {
+        action.armed = false;
+      },
+    };
+  }
+
+  /** Runs every armed action, newest first; returns the errors (already logged). */
+  async run(): Promise<Error[]> {
+    const errors: Error[] = [];
+    for (const action of this.actions.reverse()) {
+      if (!action.armed) continue;
+      action.armed = false;
+      try {
+        await action.fn();
+      } catch (err) {
+        this.log.error({ step: action.what }, `cleanup failed: ${action.what}: ${oneLine(err)}`);
+        errors.push(err as Error);
+      }
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,70 @@
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { PassThrough } from "node:stream";
+import { createHash } from "node:crypto";
+import { HashingStream } from "../archive/hashing.js";
+import { FailureError } from "../errors.js";
+import { layout } from "../store/layout.js";
+import { jsonBody, type Store } from "../store/store.js";
+import { currentOwner } from "../util/owner.js";
+import { candidateIds } from "./id.js";
+import type { Manifest, ObjectRecord } from "./manifest.js";
+
+/**
+ * Writes one snapshot into a store: reserves an id, records size and sha256 of every object as it is
+ * written, and writes the manifest last. Until `commit`, the snapshot is invisible; `discard` removes
+ * everything it wrote.
+ */
+export class SnapshotWriter {
+  readonly objects: ObjectRecord[] = [];
+
+  private constructor(
+    private readonly store: Store,
+    readonly id: string,
+  ) {}
+
+  static async begin(store: Store, command: string, now = new Date()): Promise<SnapshotWriter> {
+    const owner = jsonBody(currentOwner(command, now));
+    for (const id of candidateIds(now)) {
+      if (await store.stat(layout.manifest(id))) continue;
+      if (await store.putIfAbsent(layout.owner(id), owner)) return new SnapshotWriter(store, id);
+    }
+    throw new FailureError(`no free snapshot id for ${now.toISOString()} in store ${store.location}`);
+  }
+
+  async putJson(name: string, value: unknown): Promise<ObjectRecord> {
+    const body = jsonBody(value);
+    await this.store.put(layout.object(this.id, name), body);
+    return this.record({ name, size: body.length, sha256: createHash("sha256").update(body).digest("hex") });
+  }
+
+  /** Streams `body` into the object `name`; resolves once it is stored. */
+  async putStream(name: string, body: Readable, signal?: AbortSignal): Promise<ObjectRecord> {
+    const hashing = new HashingStream();
+    const through = new PassThrough();
+    const options = signal ? { signal } : {};
+    // Whichever side fails first tears down the other, so neither is left waiting.
+    const storing = this.store.put(layout.object(this.id, name), through, options).catch((err: Error) => {
+      through.destroy(err);
+      throw err;
+    });
+    await Promise.all([pipeline(body, hashing, through, options), storing]);
+    return this.record({ name, size: hashing.bytes, sha256: hashing.digest() });
+  }
+
+  private record(object: ObjectRecord): ObjectRecord {
+    this.objects.push(object);
+    return object;
+  }
+
+  async commit(manifest: Manifest): Promise<void> {
+    await this.store.put(layout.manifest(this.id), jsonBody(manifest));
+  }
+
+  async discard(): Promise<void> {
+    const keys: string[] = [];
+    for await (const object of this.store.list(layout.snapshotPrefix(this.id))) keys.push(object.key);
+    keys.sort((a, b) => Number(a === layout.owner(this.id)) - Number(b === layout.owner(this.id)));
+    for (const key of keys) await this.store.delete(key);
+  }
+}

@@ -1,0 +1,182 @@
+import type Docker from "dockerode";
+import path from "node:path/posix";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import type { Logger } from "pino";
+import * as tar from "tar-stream";
+import { CountingStream } from "../archive/hashing.js";
+import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
+import { rewriteTar, type AppendedEntry, type EntryAction, type RewriteHooks, type TarHeader } from "../archive/tar-rewrite.js";
+import { readArchive } from "../docker/archive.js";
+import { openFileEntry } from "../docker/file-entry.js";
+import type { PathRecord } from "../snapshot/manifest.js";
+import type { SnapshotWriter } from "../snapshot/writer.js";
+import { snapshotObjects } from "../store/layout.js";
+import type { PlannedPath } from "./plan-paths.js";
+
+/** How live SQLite files are made consistent while a path is archived. */
+export type SqliteHandling =
+  /** Nothing writes (container stopped or frozen): archive files as they are, -wal included. */
+  | { kind: "as-is" }
+  /** Online mode: swap each live database for its copy made by SQLite's backup API. */
+  | { kind: "staged"; copies: Map<string, { staged: string; size: number }> }
+  /** Pause mode: read the databases (and their journals) last, with the container paused for just that. */
+  | { kind: "paused-read"; pause: () => Promise<() => Promise<void>> };
+
+export interface ArchiveContext {
+  docker: Docker;
+  containerId: string;
+  log: Logger;
+  signal: AbortSignal;
+  compressionLevel: number;
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * Streams one container path into the snapshot: Docker tar stream → (SQLite handling) → gzip →
+ * store, hashing as it goes. Nothing is buffered beyond a chunk and nothing touches local disk.
+ */
+export async function archivePath(
+  ctx: ArchiveContext,
+  writer: SnapshotWriter,
+  planned: PlannedPath,
+  handling: SqliteHandling,
+): Promise<PathRecord> {
+  const local = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, local.signal]);
+  const fail = (err: unknown) => {
+    local.abort(err);
+    throw err;
+  };
+  const name = snapshotObjects.archive(planned.archiveName);
+  const parent = path.dirname(planned.path);
+  const sqlite: string[] = [];
+  const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite);
+
+  const source = await readArchive(ctx.docker, ctx.containerId, planned.path, signal);
+  const counted = source.pipe(new CountingStream(ctx.onBytes));
+  const pack = tar.pack();
+  const gzip = createGzip({ level: ctx.compressionLevel });
+  const [stats, , object] = await Promise.all([
+    rewriteTar(counted, pack, hooks, signal).catch(fail),
+    pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }).catch(fail),
+    writer.putStream(name, gzip, signal).catch(fail),
+  ]);
+  return {
+    path: planned.path,
+    present: true,
+    explicit: planned.explicit,
+    ...(planned.type ? { type: planned.type } : {}),
+    mounted: planned.mounted,
+    archive: object.name,
+    entries: stats.entries,
+    files: stats.files,
+    bytes: stats.bytes,
+    ...(sqlite.length > 0 ? { sqlite } : {}),
+  };
+}
+
+function hooksFor(handling: SqliteHandling, ctx: ArchiveContext, parent: string, sqlite: string[]): RewriteHooks {
+  const containerPath = (entryName: string) => path.join(parent, entryName.replace(/\/+$/, ""));
+  if (handling.kind === "as-is") {
+    return {
+      peekBytes: SQLITE_MAGIC.length,
+      onEntry: (header, head) => {
+        if (isSqliteHeader(head)) sqlite.push(containerPath(header.name));
+        return { action: "keep" };
+      },
+    };
+  }
+  if (handling.kind === "staged") return stagedHooks(handling.copies, ctx, containerPath, sqlite);
+  return pausedReadHooks(handling.pause, ctx, containerPath, sqlite);
+}
+
+function stagedHooks(
+  copies: Map<string, { staged: string; size: number }>,
+  ctx: ArchiveContext,
+  containerPath: (name: string) => string,
+  sqlite: string[],
+): RewriteHooks {
+  const databases: TarHeader[] = [];
+  return {
+    peekBytes: SQLITE_MAGIC.length,
+    onEntry: (header, head): EntryAction => {
+      if (header.type !== "file") return { action: "keep" };
+      const live = containerPath(header.name);
+      if (copies.has(live)) {
+        // Replaced by its consistent copy at the end of the archive (see RewriteHooks.trailer).
+        databases.push(header);
+        sqlite.push(live);
+        return { action: "drop" };
+      }
+      const database = databaseOfSidecar(live);
+      if (database && copies.has(database)) return { action: "drop" };
+      if (isSqliteHeader(head)) {
+        ctx.log.warn({ path: live }, `${live} appeared after the databases were copied; it is archived as it is`);
+        sqlite.push(live);
+      }
+      return { action: "keep" };
+    },
+    trailer: async function* (): AsyncIterable<AppendedEntry> {
+      for (const header of databases) {
+        const live = containerPath(header.name);
+        const copy = copies.get(live) as { staged: string; size: number };
+        const staged = await openFileEntry(ctx.docker, ctx.containerId, copy.staged, ctx.signal);
+        if (!staged) throw new Error(`the consistent copy of ${live} vanished from ${copy.staged}`);
+        // The live entry's name, mode, owner and time; the copy's content.
+        yield { header: { ...header, size: staged.header.size }, body: staged.body };
+      }
+    },
+  };
+}
+
+function pausedReadHooks(
+  pause: () => Promise<() => Promise<void>>,
+  ctx: ArchiveContext,
+  containerPath: (name: string) => string,
+  sqlite: string[],
+): RewriteHooks {
+  const databases: TarHeader[] = [];
+  const sidecars: TarHeader[] = [];
+  return {
+    peekBytes: SQLITE_MAGIC.length,
+    onEntry: (header, head): EntryAction => {
+      if (header.type !== "file") return { action: "keep" };
+      // Sidecars may come before their database in the stream: hold them all back and sort them out at the end.
+      if (databaseOfSidecar(header.name.replace(/\/+$/, ""))) {
+        sidecars.push(header);
+        return { action: "drop" };
+      }
+      if (isSqliteHeader(head)) {
+        databases.push(header);
+        sqlite.push(containerPath(header.name));
+        return { action: "drop" };
+      }
+      return { action: "keep" };
+    },
+    trailer: async function* (): AsyncIterable<AppendedEntry> {
+      const databaseNames = new Set(databases.map((h) => h.name.replace(/\/+$/, "")));
+      const owned = (h: TarHeader) => databaseNames.has(databaseOfSidecar(h.name.replace(/\/+$/, "")) as string);
+      // Files that only looked like sidecars are archived as usual, unpaused.
+      for (const header of sidecars.filter((h) => !owned(h))) {
+        const entry = await openFileEntry(ctx.docker, ctx.containerId, containerPath(header.name), ctx.signal);
+        if (entry) yield { header: { ...entry.header, name: header.name }, body: entry.body };
+      }
+      if (databases.length === 0) return;
+      const toRead = [
+        ...databases,
+        // The WAL or rollback journal read in the same frozen instant makes the pair crash-consistent; -shm is rebuilt by SQLite.
+        ...sidecars.filter((h) => owned(h) && !h.name.endsWith("-shm")),
+      ];
+      const unpause = await pause();
+      try {
+        for (const header of toRead) {
+          const entry = await openFileEntry(ctx.docker, ctx.containerId, containerPath(header.name), ctx.signal);
+          if (entry) yield { header: { ...entry.header, name: header.name }, body: entry.body };
+        }
+      } finally {
+        await unpause();
+      }
+    },
+  };
+}

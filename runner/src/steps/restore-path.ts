@@ -1,0 +1,50 @@
+import type Docker from "dockerode";
+import path from "node:path/posix";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import * as tar from "tar-stream";
+import { CountingStream, HashingStream } from "../archive/hashing.js";
+import { createEntryGuard } from "../archive/tar-guard.js";
+import { rewriteTar } from "../archive/tar-rewrite.js";
+import { writeArchive } from "../docker/archive.js";
+import { FailureError } from "../errors.js";
+import type { Manifest, PathRecord } from "../snapshot/manifest.js";
+import { layout } from "../store/layout.js";
+import type { Store } from "../store/store.js";
+
+/**
+ * Streams one archive of a snapshot into a container: store → gunzip → entry check → Docker
+ * putArchive into the path's parent directory. Every entry is checked again on the way (the snapshot
+ * was verified before, this guards against it changing in between), and the sha256 is compared at the end.
+ */
+export async function restorePath(
+  ctx: { docker: Docker; store: Store; signal: AbortSignal; onBytes?: (n: number) => void },
+  manifest: Manifest,
+  record: PathRecord,
+  containerId: string,
+): Promise<void> {
+  const object = manifest.objects.find((o) => o.name === record.archive);
+  if (!object) throw new FailureError(`snapshot ${manifest.id} has no archive for ${record.path}`);
+  const local = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, local.signal]);
+  const fail = (err: unknown) => {
+    local.abort(err);
+    throw err;
+  };
+  const hashing = new HashingStream();
+  const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
+  const guard = createEntryGuard(path.basename(record.path));
+  const pack = tar.pack();
+  const body = new PassThrough();
+  const unpacked = new PassThrough();
+  await Promise.all([
+    pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }).catch(fail),
+    rewriteTar(unpacked, pack, { onEntry: (header) => (guard(header), { action: "keep" }) }, signal).catch(fail),
+    pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }).catch(fail),
+    writeArchive(ctx.docker, containerId, path.dirname(record.path), body, signal).catch(fail),
+  ]);
+  if (hashing.digest() !== object.sha256) {
+    throw new FailureError(`${object.name} changed in the store while it was being restored (sha256 mismatch)`);
+  }
+}

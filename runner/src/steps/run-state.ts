@@ -1,0 +1,17 @@
+import { layout } from "../store/layout.js";
+import { jsonBody, readJsonObject, type Store } from "../store/store.js";
+
+/** What `status` reports beyond the catalog: how the last runs for a container ended. */
+export interface RunState {
+  lastSuccess?: { id: string; at: string; trigger: string };
+  lastFailure?: { at: string; trigger: string; error: string };
+}
+
+export async function readRunState(store: Store, container: string): Promise<RunState> {
+  return ((await readJsonObject(store, layout.state(container)).catch(() => undefined)) as RunState | undefined) ?? {};
+}
+
+export async function recordRun(store: Store, container: string, update: RunState): Promise<void> {
+  const current = await readRunState(store, container);
+  await store.put(layout.state(container), jsonBody({ ...current, ...update }));
+}

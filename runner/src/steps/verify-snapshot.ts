@@ -1,0 +1,170 @@
+import Database from "better-sqlite3";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import * as tar from "tar-stream";
+import { CountingStream, HashingStream } from "../archive/hashing.js";
+import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
+import { createEntryGuard } from "../archive/tar-guard.js";
+import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
+import { layout } from "../store/layout.js";
+import type { Store } from "../store/store.js";
+import { oneLine } from "../errors.js";
+
+export interface VerifyReport {
+  id: string;
+  ok: boolean;
+  problems: string[];
+  objects: number;
+  bytes: number;
+  sqliteChecked: number;
+}
+
+/**
+ * Re-reads every object of a snapshot: size and sha256 against the manifest, every archive parsed to
+ * the end with its entry count compared and every entry checked to stay inside its root, and
+ * `PRAGMA integrity_check` run on each SQLite database found in the archives (spooled one at a time to
+ * a private temporary directory, with its WAL or journal when the archive has one).
+ */
+export async function verifySnapshot(
+  store: Store,
+  manifest: Manifest,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<VerifyReport> {
+  const report: VerifyReport = { id: manifest.id, ok: true, problems: [], objects: 0, bytes: 0, sqliteChecked: 0 };
+  const problem = (text: string) => {
+    report.ok = false;
+    report.problems.push(text);
+  };
+  const archives = new Map(manifest.paths.filter((p) => p.archive).map((p) => [p.archive as string, p]));
+  for (const object of manifest.objects) {
+    report.objects++;
+    const key = layout.object(manifest.id, object.name);
+    const stored = await store.stat(key);
+    if (!stored) {
+      problem(`${object.name} is missing`);
+      continue;
+    }
+    if (stored.size !== object.size) problem(`${object.name} has ${stored.size} bytes, the manifest says ${object.size}`);
+    try {
+      const result = await readObject(store, key, object, archives.get(object.name), options, report);
+      report.bytes += result.bytes;
+      if (result.sha256 !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
+      for (const p of result.problems) problem(`${object.name}: ${p}`);
+    } catch (err) {
+      problem(`${object.name} is unreadable: ${oneLine(err)}`);
+    }
+  }
+  for (const record of archives.values()) {
+    if (!manifest.objects.some((o) => o.name === record.archive)) problem(`${record.archive} is not listed among the objects`);
+  }
+  return report;
+}
+
+async function readObject(
+  store: Store,
+  key: string,
+  object: ObjectRecord,
+  record: PathRecord | undefined,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  report: VerifyReport,
+): Promise<{ sha256: string; bytes: number; problems: string[] }> {
+  const hashing = new HashingStream();
+  const source = (await store.get(key, options)).pipe(new CountingStream(options.onBytes));
+  if (!record) {
+    await pipeline(source, hashing, devNull(), options.signal ? { signal: options.signal } : {});
+    return { sha256: hashing.digest(), bytes: hashing.bytes, problems: [] };
+  }
+  const problems: string[] = [];
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
+  try {
+    const extract = tar.extract();
+    const feeding = pipeline(source, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, options.signal ? { signal: options.signal } : {});
+    feeding.catch(() => undefined);
+    const guard = createEntryGuard(path.posix.basename(record.path));
+    const databases = new Map<string, string>();
+    const spoolDirs = new Map<string, string>();
+    const dirFor = (databaseName: string) => {
+      let dir = spoolDirs.get(databaseName);
+      if (!dir) {
+        dir = path.join(tmp, String(spoolDirs.size));
+        fs.mkdirSync(dir, { mode: 0o700 });
+        spoolDirs.set(databaseName, dir);
+      }
+      return dir;
+    };
+    let entries = 0;
+    for await (const entry of extract) {
+      entries++;
+      const header = entry.header;
+      const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      try {
+        guard(header);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      const name = header.name.replace(/\/+$/, "");
+      const head: Buffer[] = [];
+      let headBytes = 0;
+      if (header.type === "file") {
+        while (headBytes < SQLITE_MAGIC.length) {
+          const next = await chunks.next();
+          if (next.done) break;
+          head.push(next.value);
+          headBytes += next.value.length;
+        }
+      }
+      const database = databaseOfSidecar(name);
+      let spoolTo: string | undefined;
+      if (header.type === "file" && isSqliteHeader(Buffer.concat(head))) {
+        spoolTo = path.join(dirFor(name), "db");
+        databases.set(name, spoolTo);
+      } else if (header.type === "file" && database && !name.endsWith("-shm")) {
+        spoolTo = path.join(dirFor(database), `db${name.slice(database.length)}`);
+      }
+      if (spoolTo) {
+        await pipeline(Readable.from(rest(head, chunks)), fs.createWriteStream(spoolTo, { mode: 0o600 }));
+      } else {
+        while (!(await chunks.next()).done);
+      }
+    }
+    await feeding;
+    if (record.entries !== undefined && entries !== record.entries) {
+      problems.push(`has ${entries} entries, the manifest says ${record.entries}`);
+    }
+    for (const [name, file] of databases) {
+      report.sqliteChecked++;
+      const result = integrityCheck(file);
+      if (result !== "ok") problems.push(`SQLite ${name} fails integrity_check: ${result}`);
+    }
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+  return { sha256: hashing.digest(), bytes: hashing.bytes, problems };
+}
+
+async function* rest(head: Buffer[], chunks: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
+  yield* head;
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+}
+
+function integrityCheck(file: string): string {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    const rows = db.pragma("integrity_check") as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join("; ");
+  } catch (err) {
+    return oneLine(err);
+  } finally {
+    db?.close();
+  }
+}
+
+function devNull(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}

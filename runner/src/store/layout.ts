@@ -1,0 +1,37 @@
+/**
+ * Where each thing lives in a store. Every backend uses these keys, so a snapshot copied between stores
+ * byte for byte stays a snapshot.
+ *
+ *   snapshots/<id>/owner.json             written first: who is writing it (reserves the id)
+ *   snapshots/<id>/container.json         full `docker inspect` of the container
+ *   snapshots/<id>/env.json               its environment variables
+ *   snapshots/<id>/paths/<name>.tar.gz    one archive per backed-up path
+ *   snapshots/<id>/manifest.json          written last: a snapshot exists only when this does
+ *   locks/<container>.json                one run at a time per container and store
+ *   state/<container>.json                last success and last failure, for `status`
+ */
+export const SNAPSHOTS_PREFIX = "snapshots/";
+
+export const layout = {
+  snapshotPrefix: (id: string) => `${SNAPSHOTS_PREFIX}${id}/`,
+  owner: (id: string) => `${SNAPSHOTS_PREFIX}${id}/owner.json`,
+  manifest: (id: string) => `${SNAPSHOTS_PREFIX}${id}/manifest.json`,
+  object: (id: string, name: string) => `${SNAPSHOTS_PREFIX}${id}/${name}`,
+  lock: (container: string) => `locks/${container}.json`,
+  state: (container: string) => `state/${container}.json`,
+};
+
+/** Names of objects inside a snapshot, relative to its prefix. */
+export const snapshotObjects = {
+  container: "container.json",
+  env: "env.json",
+  archive: (name: string) => `paths/${name}.tar.gz`,
+};
+
+/** The snapshot id of a key under snapshots/, or undefined. */
+export function snapshotIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(SNAPSHOTS_PREFIX)) return undefined;
+  const rest = key.slice(SNAPSHOTS_PREFIX.length);
+  const slash = rest.indexOf("/");
+  return slash > 0 ? rest.slice(0, slash) : undefined;
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FailureError, NotFoundError } from "../../errors.js";
+import type { Store, StoredObject } from "../store.js";
+
+const TEMP_MARK = ".tmp-";
+/** Snapshots hold chats and secrets: nothing in a local store is readable by other users. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/**
+ * A store in a directory of this host. Keys map to relative paths. Writes go to a temporary name in
+ * the same directory and are renamed into place, so readers never see a partial object.
+ */
+export class LocalStore implements Store {
+  readonly location: string;
+  readonly localDirectory: string;
+
+  constructor(readonly root: string) {
+    this.location = root;
+    this.localDirectory = root;
+  }
+
+  private pathOf(key: string): string {
+    const parts = key.split("/");
+    if (key.startsWith("/") || parts.some((p) => p === "" || p === "." || p === "..")) {
+      throw new FailureError(`invalid store key ${JSON.stringify(key)}`);
+    }
+    return path.join(this.root, ...parts);
+  }
+
+  private tempPathFor(file: string): string {
+    return path.join(path.dirname(file), `${TEMP_MARK}${path.basename(file)}.${randomBytes(6).toString("hex")}`);
+  }
+
+  async checkWritable(): Promise<void> {
+    const probe = path.join(this.root, `${TEMP_MARK}probe-${process.pid}`);
+    try {
+      await fsp.mkdir(this.root, { recursive: true, mode: DIR_MODE });
+      await fsp.writeFile(probe, "", { mode: FILE_MODE });
+      await fsp.unlink(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "error";
+      throw new FailureError(
+        `store ${this.location} is not writable (${code}): pick another --store or fix its permissions`,
+      );
+    }
+  }
+
+  async put(key: string, body: Readable | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const file = this.pathOf(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    const temp = this.tempPathFor(file);
+    try {
+      const source = body instanceof Readable ? body : Readable.from([body]);
+      const sink = fs.createWriteStream(temp, { mode: FILE_MODE, flags: "wx" });
+      await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
+      await fsyncFile(temp);
+      await fsp.rename(temp, file);
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    const file = this.pathOf(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    const temp = this.tempPathFor(file);
+    await fsp.writeFile(temp, body, { mode: FILE_MODE, flag: "wx" });
+    try {
+      // link() fails with EEXIST when the key is taken and is atomic, unlike exists-then-write.
+      await fsp.link(temp, file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw err;
+    } finally {
+      await fsp.rm(temp, { force: true });
+    }
+  }
+
+  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const file = this.pathOf(key);
+    const handle = await fsp.open(file, "r").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") throw new NotFoundError(`${key} not found in store ${this.location}`);
+      throw err;
+    });
+    return handle.createReadStream(options.signal ? { signal: options.signal } : {});
+  }
+
+  async stat(key: string): Promise<StoredObject | undefined> {
+    try {
+      const st = await fsp.stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    // Walk only the directory the prefix names, then filter by the rest of it.
+    const slash = prefix.lastIndexOf("/");
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : "";
+    const start = dirKey ? this.pathOf(dirKey) : this.root;
+    for await (const object of this.walk(start, dirKey)) {
+      if (object.key.startsWith(prefix)) yield object;
+    }
+  }
+
+  private async *walk(dir: string, keyPrefix: string): AsyncIterable<StoredObject> {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_MARK)) continue;
+      const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        yield* this.walk(full, key);
+      } else if (entry.isFile()) {
+        const st = await fsp.stat(full).catch(() => undefined);
+        if (st) yield { key, size: st.size };
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    await fsp.rm(file, { force: true });
+    // Drop directories the deletion emptied, so a deleted snapshot leaves no folder behind.
+    let dir = path.dirname(file);
+    while (dir.startsWith(this.root + path.sep)) {
+      try {
+        await fsp.rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fsp.open(file, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,47 @@
+import type { Readable } from "node:stream";
+
+/**
+ * A snapshot store: a flat namespace of objects addressed by slash-separated keys.
+ *
+ * The contract every backend keeps (test/runner/store/store-contract.ts checks it):
+ * - `put` is atomic: a reader sees the object complete or not at all, never a prefix of it.
+ * - `putIfAbsent` creates an object only when the key is free and says whether it did.
+ * - `get` of a missing key rejects with NotFoundError; `stat` resolves undefined.
+ * - `list(prefix)` yields every complete object whose key starts with prefix, in no particular order.
+ * - `delete` of a missing key succeeds.
+ * Nothing here knows what a snapshot is; the layout of keys lives in layout.ts.
+ */
+export interface Store {
+  /** Where the store is, for messages and output. Never holds a credential. */
+  readonly location: string;
+  /** A directory on this host where logs and state may live, when the store is local. */
+  readonly localDirectory?: string;
+  /** Fails with a one-line error when the store cannot be written, leaving nothing behind. */
+  checkWritable(): Promise<void>;
+  put(key: string, body: Readable | Uint8Array, options?: { signal?: AbortSignal }): Promise<void>;
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
+  get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  stat(key: string): Promise<StoredObject | undefined>;
+  list(prefix: string): AsyncIterable<StoredObject>;
+  delete(key: string): Promise<void>;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
+
+/** Reads a whole small object (manifests, locks, state) into memory. */
+export async function readSmallObject(store: Store, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function readJsonObject(store: Store, key: string): Promise<unknown> {
+  return JSON.parse((await readSmallObject(store, key)).toString("utf8"));
+}
+
+export function jsonBody(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value, null, 2) + "\n", "utf8");
+}

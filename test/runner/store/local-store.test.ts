@@ -1,0 +1,53 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { LocalStore } from "../../../runner/src/store/local/local-store.js";
+import { defaultStorePath, openStore } from "../../../runner/src/store/open-store.js";
+import { storeContract } from "./store-contract.js";
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "owui-store-"));
+
+storeContract("local directory", async () => new LocalStore(path.join(tempDir(), "store")));
+
+describe("local store", () => {
+  it("keeps every file private to the user (0600, directories 0700)", async () => {
+    const root = path.join(tempDir(), "store");
+    const store = new LocalStore(root);
+    await store.put("snapshots/x/env.json", Buffer.from("{}"));
+    await store.putIfAbsent("locks/c.json", Buffer.from("{}"));
+    expect(fs.statSync(path.join(root, "snapshots/x/env.json")).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(root, "locks/c.json")).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(root, "snapshots/x")).mode & 0o777).toBe(0o700);
+  });
+
+  it("removes directories a delete leaves empty", async () => {
+    const root = path.join(tempDir(), "store");
+    const store = new LocalStore(root);
+    await store.put("snapshots/x/paths/a.tar.gz", Buffer.from("a"));
+    await store.delete("snapshots/x/paths/a.tar.gz");
+    expect(fs.existsSync(path.join(root, "snapshots/x"))).toBe(false);
+    expect(fs.existsSync(root)).toBe(true);
+  });
+
+  it("says in one line when the directory cannot be written", async () => {
+    const file = path.join(tempDir(), "a-file");
+    fs.writeFileSync(file, "x");
+    const store = new LocalStore(path.join(file, "store"));
+    await expect(store.checkWritable()).rejects.toThrow(/^store .*a-file\/store is not writable \(ENOTDIR\): pick another --store/);
+  });
+
+  it("opens paths and file:// URLs, rejects unknown schemes as usage errors", () => {
+    expect(openStore("/tmp/x").location).toBe("/tmp/x");
+    expect(openStore("file:///tmp/y").location).toBe("/tmp/y");
+    expect(openStore("rel/dir").location).toBe(path.resolve("rel/dir"));
+    expect(() => openStore("ftp://host/x")).toThrow(expect.objectContaining({ exitCode: 2 }));
+  });
+
+  it("defaults to the platform's per-user data directory", () => {
+    expect(defaultStorePath({ XDG_DATA_HOME: "/data" }, "linux")).toBe("/data/owui-backup");
+    expect(defaultStorePath({}, "linux")).toBe(path.join(os.homedir(), ".local/share/owui-backup"));
+    expect(defaultStorePath({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32")).toContain("owui-backup");
+    expect(defaultStorePath({}, "darwin")).toContain(path.join("Library", "Application Support", "owui-backup"));
+  });
+});
