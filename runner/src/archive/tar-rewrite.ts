@@ -13,7 +13,10 @@ export interface AppendedEntry {
 }
 
 export interface RewriteHooks {
-  /** Bytes of each regular file handed to onEntry before it decides (0: decide on the header alone). */
+  /**
+   * Read at least this many bytes of each regular file (fewer if the file is shorter) and hand them to
+   * onEntry before it decides; 0 decides on the header alone.
+   */
   peekBytes?: number;
   onEntry?(header: TarHeader, head: Buffer): EntryAction | Promise<EntryAction>;
   /**
@@ -119,6 +122,8 @@ async function writeEntry(
       else resolve();
     };
     const sink = pack.entry(cleanHeader(header), done);
+    // A short or long body ("Size mismatch") is reported as an error event too; handle it here.
+    sink.on("error", done);
     (async () => {
       if (body) {
         for await (const chunk of body) {

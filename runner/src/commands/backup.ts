@@ -15,7 +15,8 @@ export function registerBackup(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object instead of the id");
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
-    const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+    // --path means "back up these paths" here (in restore it picks one path to restore).
+    const ctx = openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json) });
     const result = await runBackup(ctx, { trigger: ctx.config.trigger });
     const { manifest } = result;
     if (flags.json) {

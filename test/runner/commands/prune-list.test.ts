@@ -1,0 +1,96 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { LocalStore } from "../../../runner/src/store/local/local-store.js";
+import { jsonBody } from "../../../runner/src/store/store.js";
+import { runCli } from "../../helpers/cli.js";
+import { writeSyntheticSnapshot } from "../../helpers/synthetic.js";
+
+/** prune and list through the real CLI, on a store of synthetic snapshots (no Docker needed). */
+describe("prune and list on synthetic snapshots", () => {
+  let dir: string;
+  let store: LocalStore;
+  const ids = async () => (JSON.parse((await runCli(["list", "--json"], { OWUI_BACKUP_STORE: dir })).stdout) as { id: string }[]).map((s) => s.id);
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-prune-"));
+    store = new LocalStore(dir);
+    // Daily at 02:00 for 60 days, plus an extra one at 14:00 every 10th day.
+    const start = Date.parse("2025-03-01T02:00:00Z");
+    for (let day = 0; day < 60; day++) {
+      await writeSyntheticSnapshot(store, { createdAt: new Date(start + day * 86400_000).toISOString() });
+      if (day % 10 === 0) await writeSyntheticSnapshot(store, { createdAt: new Date(start + day * 86400_000 + 12 * 3600_000).toISOString() });
+    }
+  });
+
+  it("lists newest first with the documented JSON fields", async () => {
+    const result = await runCli(["list", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(result.code).toBe(0);
+    const list = JSON.parse(result.stdout) as Record<string, unknown>[];
+    expect(list).toHaveLength(66);
+    expect(Object.keys(list[0]!).sort()).toEqual(["container", "createdAt", "files", "id", "image", "sizeBytes", "trigger"]);
+    expect(list[0]!.id).toBe("20250429_020000");
+    expect(list.map((s) => s.id)).toEqual([...list.map((s) => s.id as string)].sort().reverse());
+  });
+
+  it("keep-last 10 by default, and --dry-run deletes nothing", async () => {
+    const dry = await runCli(["prune", "--dry-run", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(dry.code).toBe(0);
+    expect((JSON.parse(dry.stdout) as { remove: string[] }).remove).toHaveLength(56);
+    expect(await ids()).toHaveLength(66);
+    const real = await runCli(["prune"], { OWUI_BACKUP_STORE: dir });
+    expect(real.code).toBe(0);
+    const left = await ids();
+    expect(left).toHaveLength(10);
+    expect(left[0]).toBe("20250429_020000");
+    expect(fs.readdirSync(path.join(dir, "snapshots"))).toHaveLength(10);
+  });
+
+  it("keeps daily/weekly/monthly as restic's forget does", async () => {
+    const result = await runCli(["prune", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(result.code).toBe(0);
+    const left = await ids();
+    // Daily: Apr 23-29. Weekly (ISO weeks 18..15): Apr 29, 27, then Sunday Apr 20 (its 14:00 one, the
+    // newest that day) and Apr 13. Monthly: Apr 29 and Mar 31 14:00; the data has no third month.
+    expect(left).toEqual([
+      "20250429_020000", "20250428_020000", "20250427_020000", "20250426_020000", "20250425_020000",
+      "20250424_020000", "20250423_020000", "20250420_140000", "20250413_020000", "20250331_140000",
+    ]);
+    const report = JSON.parse(result.stdout) as { keep: { id: string; reasons: string[] }[] };
+    const reasons = (id: string) => report.keep.find((k) => k.id === id)!.reasons;
+    expect(reasons("20250429_020000")).toEqual(["daily", "weekly", "monthly"]);
+    expect(reasons("20250427_020000")).toEqual(["daily", "weekly"]);
+    expect(reasons("20250420_140000")).toEqual(["weekly"]);
+    expect(reasons("20250331_140000")).toEqual(["monthly"]);
+  });
+
+  it("removes incomplete snapshots whose run is gone and keeps those still being written", async () => {
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid as number;
+    await store.put("snapshots/20250501_000000/owner.json", jsonBody({ pid: dead, host: os.hostname(), since: new Date().toISOString(), command: "backup" }));
+    await store.put("snapshots/20250501_000000/paths/app_backend_data.tar.gz", Buffer.from("partial"));
+    await store.put("snapshots/20250502_000000/owner.json", jsonBody({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: "backup" }));
+    expect(await ids()).not.toContain("20250501_000000");
+    const result = await runCli(["prune", "--keep-last", "100", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(JSON.parse(result.stdout)).toMatchObject({ remove: [], incomplete: ["20250501_000000"] });
+    expect(fs.existsSync(path.join(dir, "snapshots/20250501_000000"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "snapshots/20250502_000000/owner.json"))).toBe(true);
+  });
+
+  it("refuses a policy that keeps nothing, as a usage error that changes nothing", async () => {
+    const result = await runCli(["prune", "--keep-last", "0"], { OWUI_BACKUP_STORE: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/would delete every snapshot/);
+    expect(await ids()).toHaveLength(66);
+  });
+
+  it("rejects bad flags with exit 2 and one line", async () => {
+    const result = await runCli(["prune", "--keep-daily", "seven"], { OWUI_BACKUP_STORE: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('owui-backup: error: invalid --keep-daily "seven": expected a whole number');
+    const unknown = await runCli(["prune", "--bogus"], { OWUI_BACKUP_STORE: dir });
+    expect(unknown.code).toBe(2);
+  });
+});

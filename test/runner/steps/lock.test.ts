@@ -1,0 +1,42 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { LockedError } from "../../../runner/src/errors.js";
+import { acquireLock } from "../../../runner/src/steps/lock.js";
+import { LocalStore } from "../../../runner/src/store/local/local-store.js";
+import { jsonBody } from "../../../runner/src/store/store.js";
+
+const newStore = () => new LocalStore(fs.mkdtempSync(path.join(os.tmpdir(), "owui-lock-")));
+
+describe("run lock", () => {
+  it("lets one run in and tells the second who holds it", async () => {
+    const store = newStore();
+    const release = await acquireLock(store, "open-webui", "backup");
+    // A live process other than this one holds it: pretend with the parent process's pid.
+    await store.put("locks/other.json", jsonBody({ pid: process.ppid, host: os.hostname(), since: "2025-01-01T00:00:00.000Z", command: "backup" }));
+    await expect(acquireLock(store, "other", "restore")).rejects.toThrow(
+      new RegExp(`^container other is locked by pid ${process.ppid} on ${os.hostname()} since 2025-01-01T00:00:00.000Z \\(backup\\)`),
+    );
+    await expect(acquireLock(store, "other", "restore")).rejects.toBeInstanceOf(LockedError);
+    await release();
+    const again = await acquireLock(store, "open-webui", "backup");
+    await again();
+  });
+
+  it("takes over a lock whose process is gone", async () => {
+    const store = newStore();
+    const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid as number;
+    await store.put("locks/open-webui.json", jsonBody({ pid: dead, host: os.hostname(), since: "2025-01-01T00:00:00.000Z", command: "backup" }));
+    const release = await acquireLock(store, "open-webui", "backup");
+    await release();
+    expect(await store.stat("locks/open-webui.json")).toBeUndefined();
+  });
+
+  it("never takes over a lock held from another host", async () => {
+    const store = newStore();
+    await store.put("locks/open-webui.json", jsonBody({ pid: 1, host: "elsewhere", since: "2025-01-01T00:00:00.000Z", command: "watch" }));
+    await expect(acquireLock(store, "open-webui", "backup")).rejects.toBeInstanceOf(LockedError);
+  });
+});
