@@ -45,6 +45,11 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   const manifest = await resolveSnapshot(store, options.ref, config.container);
   const records = selectPaths(manifest, options);
 
+  const current = await findContainer(docker, config.container);
+  if (options.only === "data" && !current) {
+    throw new FailureError(`container ${config.container} does not exist; drop --only data to recreate it from the snapshot`);
+  }
+
   log.info(`verifying snapshot ${manifest.id} before restoring it`);
   const progress = createProgress("verify");
   const report = await verifySnapshot(store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
@@ -53,10 +58,6 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   }
 
   const saved = (await readJsonObject(store, layout.object(manifest.id, snapshotObjects.container))) as ContainerInfo;
-  const current = await findContainer(docker, config.container);
-  if (options.only === "data" && !current) {
-    throw new FailureError(`container ${config.container} does not exist; drop --only data to recreate it from the snapshot`);
-  }
   const recreate = options.only === "config" || options.recreate || !current;
   const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
   await checkVersion(ctx, manifest, image, recreate ? undefined : current, options.force);

@@ -56,6 +56,10 @@ export async function verifySnapshot(
       if (result.sha256 !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       for (const p of result.problems) problem(`${object.name}: ${p}`);
     } catch (err) {
+      // A damaged archive usually fails to decompress before its hash is known; hash it on its own
+      // so the report names the cause (changed bytes) and not only the symptom.
+      const whole = await hashObject(store, key, options.signal).catch(() => undefined);
+      if (whole && whole !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       problem(`${object.name} is unreadable: ${oneLine(err)}`);
     }
   }
@@ -145,6 +149,12 @@ async function readObject(
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   return { sha256: hashing.digest(), bytes: hashing.bytes, problems };
+}
+
+async function hashObject(store: Store, key: string, signal?: AbortSignal): Promise<string> {
+  const hashing = new HashingStream();
+  await pipeline(await store.get(key, signal ? { signal } : {}), hashing, devNull(), signal ? { signal } : {});
+  return hashing.digest();
 }
 
 async function* rest(head: Buffer[], chunks: AsyncIterator<Buffer>): AsyncIterable<Buffer> {

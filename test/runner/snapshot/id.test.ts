@@ -17,3 +17,17 @@ describe("snapshot ids", () => {
     expect(isSnapshotId("../20251121_143000")).toBe(false);
   });
 });
+
+describe("snapshot id reservation", () => {
+  it("gives two snapshots started in the same second different ids", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { LocalStore } = await import("../../../runner/src/store/local/local-store.js");
+    const { SnapshotWriter } = await import("../../../runner/src/snapshot/writer.js");
+    const store = new LocalStore(fs.mkdtempSync(path.join(os.tmpdir(), "owui-ids-")));
+    const now = new Date("2025-11-21T14:30:00.100Z");
+    const writers = await Promise.all([1, 2, 3].map(() => SnapshotWriter.begin(store, "test", now)));
+    expect(writers.map((w) => w.id).sort()).toEqual(["20251121_143000", "20251121_143000_01", "20251121_143000_02"]);
+  });
+});
