@@ -17,6 +17,7 @@ export function buildProgram(io: CommandIo): Command {
     .option("--container <name>", "the Open WebUI container (env OWUI_BACKUP_CONTAINER; default open-webui)")
     .option("--store <dir|url>", "where snapshots live (env OWUI_BACKUP_STORE; default: per-user data directory)")
     .option("--log-level <level>", "debug | info | warn | error (env OWUI_BACKUP_LOG_LEVEL)")
+    .option("--log-dir <dir>", "where JSON log lines go (env OWUI_BACKUP_LOG_DIR; default <store>/logs)")
     .showHelpAfterError("(run owui-backup --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli } from "../helpers/cli.js";
-import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
+import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture, type TreeEntry } from "./fixture.js";
 
 /** Files of every awkward kind, written inside the container's data volume and its own layer. */
 const POPULATE = String.raw`
@@ -62,22 +62,34 @@ with open("/app/backend/static/added-later.css", "w") as f: f.write("x")
 with open("/app/backend/.webui_secret_key", "w") as f: f.write("a-different-key")
 `;
 
+function snapshotOfTrees(name: string): Record<string, TreeEntry> {
+  return {
+    ...tree(name, "/app/backend/data"),
+    ...tree(name, "/app/backend/static"),
+    ...tree(name, "/app/backend/.webui_secret_key"),
+  };
+}
+
+function withoutRootMtime(entries: Record<string, TreeEntry>): Record<string, TreeEntry> {
+  return { ...entries, data: { ...entries.data!, mtime: 0 } };
+}
+
 describe.skipIf(requireDockerOrSkip())("round trip through a snapshot", () => {
   let fixture: Fixture;
-  let before: Record<string, unknown>;
+  let before: Record<string, TreeEntry>;
   let id: string;
 
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
     py(fixture.name, POPULATE);
-    before = {
-      ...tree(fixture.name, "/app/backend/data"),
-      ...tree(fixture.name, "/app/backend/static"),
-      ...tree(fixture.name, "/app/backend/.webui_secret_key"),
-    };
+    const beforeBackup = snapshotOfTrees(fixture.name);
     const backup = await runCli(["backup"], fixture.env);
     expect(backup.code, backup.stderr).toBe(0);
     id = lastLine(backup.stdout);
+    before = snapshotOfTrees(fixture.name);
+    // Reading changes nothing but the data directory's mtime: SQLite's backup API opens webui.db, and
+    // with no other connection open that creates and removes its -wal/-shm beside it.
+    expect(withoutRootMtime(before)).toEqual(withoutRootMtime(beforeBackup));
   });
   afterAll(() => fixture && removeFixture(fixture));
 
@@ -97,6 +109,15 @@ describe.skipIf(requireDockerOrSkip())("round trip through a snapshot", () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, "env.json"), "utf8"))).toMatchObject({ FIXTURE_WRITE_MS: "0" });
   });
 
+  it("status reports the snapshot, its size and no failure", async () => {
+    const result = await runCli(["status", "--json"], fixture.env);
+    expect(result.code).toBe(0);
+    const status = JSON.parse(result.stdout);
+    expect(status).toMatchObject({ container: fixture.name, snapshots: 1, last: { id, trigger: "manual" }, lastFailure: null, healthy: true });
+    expect(status.last.sizeBytes).toBeGreaterThan(3 << 20);
+    expect(status.storeBytes).toBeGreaterThanOrEqual(status.last.sizeBytes);
+  });
+
   it("can be unpacked with stock tar, and each archive's entry count matches the manifest", () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8"));
     for (const p of manifest.paths.filter((p: { present: boolean }) => p.present)) {
@@ -110,12 +131,7 @@ describe.skipIf(requireDockerOrSkip())("round trip through a snapshot", () => {
     const restore = await runCli(["restore", id, "--yes"], fixture.env);
     expect(restore.code, restore.stderr).toBe(0);
     expect(lastLine(restore.stdout)).toBe(id);
-    const after = {
-      ...tree(fixture.name, "/app/backend/data"),
-      ...tree(fixture.name, "/app/backend/static"),
-      ...tree(fixture.name, "/app/backend/.webui_secret_key"),
-    };
-    expect(after).toEqual(before);
+    expect(snapshotOfTrees(fixture.name)).toEqual(before);
     expect(inspect(fixture.name, "{{.State.Health.Status}}")).toBe("healthy");
   });
 

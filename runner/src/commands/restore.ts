@@ -14,6 +14,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
     .option("--force", "restore even if the snapshot was written by a newer Open WebUI than the target image")
     .option("--no-safety-snapshot", "skip the snapshot of the current state taken before restoring")
     .option("-y, --yes", "do not ask for confirmation")
+    .option("--stop-timeout <seconds>", "how long Docker waits for the container to stop (default 30)")
     .option("--ready-timeout <seconds>", "how long to wait for the container to run and be healthy (default 300)")
     .option("--json", "print one JSON object when done")
     .action(async (ref: string, _options: unknown, cmd: Command) => {
