@@ -56,7 +56,7 @@ export async function archivePath(
   const source = await readArchive(ctx.docker, ctx.containerId, planned.path, signal);
   const counted = source.pipe(new CountingStream(ctx.onBytes));
   const pack = tar.pack();
-  const gzip = createGzip({ level: ctx.compressionLevel });
+  const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
   const [stats, , object] = await Promise.all([
     rewriteTar(counted, pack, hooks, signal).catch(fail),
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }).catch(fail),
