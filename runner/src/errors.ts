@@ -39,8 +39,12 @@ export function exitCodeOf(err: unknown): number {
   return 1;
 }
 
-/** The error as a single line: its message and the messages of its causes, without stack traces. */
+/**
+ * The error as a single line. Our own errors are written to be complete; for anything else the
+ * messages of its causes are appended.
+ */
 export function oneLine(err: unknown): string {
+  if (err instanceof UsageError || err instanceof FailureError) return flatten(err.message);
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
@@ -48,13 +52,15 @@ export function oneLine(err: unknown): string {
     if (message && !parts.some((p) => p.includes(message))) parts.push(message);
     current = current instanceof Error ? current.cause : undefined;
   }
-  return parts.join(": ").replace(/\s*\n\s*/g, " ");
+  return flatten(parts.join(": "));
 }
 
-/** Wraps an error with what was being done, keeping the original as cause. */
-export function wrap(err: unknown, doing: string): FailureError {
-  if (err instanceof InterruptedError || err instanceof UsageError) throw err;
-  if (err instanceof FailureError && err.message.startsWith(doing)) return err;
-  const out = new FailureError(`${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  return out;
+function flatten(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ");
+}
+
+/** Prefixes an error with what was being done, keeping the original as cause (usage errors pass as they are). */
+export function wrap(err: unknown, doing: string): Error {
+  if (err instanceof UsageError) return err;
+  return new FailureError(`${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

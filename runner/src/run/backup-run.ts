@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import { envObject } from "../docker/create-options.js";
 import { containerName, requireContainer, runStateOf, type ContainerInfo, type RunState } from "../docker/container.js";
 import { openWebuiVersion } from "../docker/open-webui-version.js";
-import { oneLine } from "../errors.js";
+import { oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { MANIFEST_FORMAT, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
@@ -112,7 +112,9 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
           writer,
           p,
           handling,
-        );
+        ).catch((err: unknown) => {
+          throw wrap(err, `backing up ${p.path}`);
+        });
         records.push(record);
         log.debug({ path: p.path, entries: record.entries, bytes: record.bytes }, `archived ${p.path}`);
       } finally {

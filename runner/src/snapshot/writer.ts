@@ -7,6 +7,7 @@ import { FailureError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, type Store } from "../store/store.js";
 import { currentOwner } from "../util/owner.js";
+import { settleStages } from "../util/settle.js";
 import { candidateIds } from "./id.js";
 import type { Manifest, ObjectRecord } from "./manifest.js";
 
@@ -48,7 +49,7 @@ export class SnapshotWriter {
       through.destroy(err);
       throw err;
     });
-    await Promise.all([pipeline(body, hashing, through, options), storing]);
+    await settleStages([pipeline(body, hashing, through, options), storing] as const);
     return this.record({ name, size: hashing.bytes, sha256: hashing.digest() });
   }
 

@@ -12,6 +12,7 @@ import { openFileEntry } from "../docker/file-entry.js";
 import type { PathRecord } from "../snapshot/manifest.js";
 import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
+import { settleStages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
 
 /** How live SQLite files are made consistent while a path is archived. */
@@ -57,11 +58,11 @@ export async function archivePath(
   const counted = source.pipe(new CountingStream(ctx.onBytes));
   const pack = tar.pack();
   const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
-  const [stats, , object] = await Promise.all([
+  const [stats, , object] = await settleStages([
     rewriteTar(counted, pack, hooks, signal).catch(fail),
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }).catch(fail),
     writer.putStream(name, gzip, signal).catch(fail),
-  ]);
+  ] as const);
   return {
     path: planned.path,
     present: true,

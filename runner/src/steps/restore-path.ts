@@ -12,6 +12,7 @@ import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import type { Store } from "../store/store.js";
+import { settleStages } from "../util/settle.js";
 
 /**
  * Streams one archive of a snapshot into a container: store → gunzip → entry check → Docker
@@ -38,12 +39,12 @@ export async function restorePath(
   const pack = tar.pack();
   const body = new PassThrough();
   const unpacked = new PassThrough();
-  await Promise.all([
+  await settleStages([
     pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }).catch(fail),
     rewriteTar(unpacked, pack, { onEntry: (header) => (guard(header), { action: "keep" }) }, signal).catch(fail),
     pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }).catch(fail),
     writeArchive(ctx.docker, containerId, path.dirname(record.path), body, signal).catch(fail),
-  ]);
+  ] as const);
   if (hashing.digest() !== object.sha256) {
     throw new FailureError(`${object.name} changed in the store while it was being restored (sha256 mismatch)`);
   }

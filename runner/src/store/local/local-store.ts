@@ -63,8 +63,20 @@ export class LocalStore implements Store {
       await fsp.rename(temp, file);
     } catch (err) {
       await fsp.rm(temp, { force: true });
-      throw err;
+      throw this.explain(err);
     }
+  }
+
+  /** Disk problems as one line that names the store and says what to do; other errors unchanged. */
+  private explain(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      return new FailureError(`store ${this.location} is full (${code}): free space there or pick another --store`, { cause: err });
+    }
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      return new FailureError(`store ${this.location} is not writable (${code}): pick another --store or fix its permissions`, { cause: err });
+    }
+    return err;
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
