@@ -12,7 +12,8 @@ export function registerList(program: Command, io: CommandIo): void {
     .action(async (_options: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
       const ctx = openContext(flags, io, { logToFile: false });
-      const { snapshots } = await readCatalog(ctx.store);
+      const { snapshots, unreadable } = await readCatalog(ctx.store);
+      for (const broken of unreadable) ctx.log.warn(`${broken.id} is not listed: ${broken.error}`);
       if (flags.json) {
         printJson(io, snapshots.map(summarize));
         return;

@@ -18,16 +18,17 @@ export function registerVerify(program: Command, io: CommandIo): void {
       if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
       const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
       let targets: Manifest[];
+      const reports: VerifyReport[] = [];
       if (flags.all) {
         const catalog = await readCatalog(ctx.store);
         targets = catalog.snapshots;
-        for (const broken of catalog.incomplete.filter((s) => s.keys.some((k) => k.endsWith("/manifest.json")))) {
-          ctx.log.error(`snapshot ${broken.id} has an unreadable manifest`);
+        for (const broken of catalog.unreadable) {
+          ctx.log.error({ id: broken.id }, `${broken.id}: ${broken.error}`);
+          reports.push({ id: broken.id, ok: false, problems: [broken.error], objects: 0, bytes: 0, sqliteChecked: 0 });
         }
       } else {
         targets = [await resolveSnapshot(ctx.store, ref ?? "latest", ctx.config.container)];
       }
-      const reports: VerifyReport[] = [];
       for (const manifest of targets) {
         const progress = createProgress(`verify ${manifest.id}`);
         const report = await verifySnapshot(ctx.store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());

@@ -50,6 +50,14 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     throw new FailureError(`container ${config.container} does not exist; drop --only data to recreate it from the snapshot`);
   }
 
+  const recreate = options.only === "config" || options.recreate || !current;
+  if (!recreate) await checkVersion(ctx, manifest, current!.Image, current, options.force);
+
+  const what = options.only === "config" ? "its container settings" : records.map((r) => r.path).join(", ");
+  if (!(await options.confirm(`Restore snapshot ${manifest.id} (${manifest.createdAt}) into container ${config.container}, replacing ${what}?`))) {
+    throw new FailureError("restore cancelled; nothing was changed");
+  }
+
   log.info(`verifying snapshot ${manifest.id} before restoring it`);
   const progress = createProgress("verify");
   const report = await verifySnapshot(store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
@@ -58,14 +66,8 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   }
 
   const saved = (await readJsonObject(store, layout.object(manifest.id, snapshotObjects.container))) as ContainerInfo;
-  const recreate = options.only === "config" || options.recreate || !current;
   const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
-  await checkVersion(ctx, manifest, image, recreate ? undefined : current, options.force);
-
-  const what = options.only === "config" ? "its container settings" : records.map((r) => r.path).join(", ");
-  if (!(await options.confirm(`Restore snapshot ${manifest.id} (${manifest.createdAt}) into container ${config.container}, replacing ${what}?`))) {
-    throw new FailureError("restore cancelled; nothing was changed");
-  }
+  if (recreate) await checkVersion(ctx, manifest, image, undefined, options.force);
 
   const cleanup = new Cleanup(log);
   let changing = false;

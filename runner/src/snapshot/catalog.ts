@@ -10,6 +10,8 @@ export interface Catalog {
   snapshots: Manifest[];
   /** Ids that have objects but no manifest: being written, or left by a run that died. */
   incomplete: { id: string; owner?: Owner; keys: string[] }[];
+  /** Ids whose manifest exists but cannot be read: never deleted automatically, reported by verify. */
+  unreadable: { id: string; error: string }[];
   /** Bytes of every object under snapshots/, complete or not. */
   totalBytes: number;
 }
@@ -27,14 +29,14 @@ export async function readCatalog(store: Store): Promise<Catalog> {
   }
   const snapshots: Manifest[] = [];
   const incomplete: Catalog["incomplete"] = [];
+  const unreadable: Catalog["unreadable"] = [];
   for (const [id, keys] of keysById) {
     if (keys.includes(layout.manifest(id))) {
       try {
         snapshots.push(parseManifest(await readJsonObject(store, layout.manifest(id)), `${store.location}/${layout.manifest(id)}`));
       } catch (err) {
         // An unreadable manifest does not hide the other snapshots; verify reports it.
-        incomplete.push({ id, keys });
-        void err;
+        unreadable.push({ id, error: (err as Error).message });
       }
     } else {
       let owner: Owner | undefined;
@@ -45,7 +47,7 @@ export async function readCatalog(store: Store): Promise<Catalog> {
     }
   }
   snapshots.sort(newestFirst);
-  return { snapshots, incomplete, totalBytes };
+  return { snapshots, incomplete, unreadable, totalBytes };
 }
 
 export function newestFirst(a: Manifest, b: Manifest): number {

@@ -78,6 +78,21 @@ describe("prune and list on synthetic snapshots", () => {
     expect(fs.existsSync(path.join(dir, "snapshots/20250502_000000/owner.json"))).toBe(true);
   });
 
+  it("never deletes a snapshot whose manifest is unreadable; list warns and verify --all fails on it", async () => {
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid as number;
+    await store.put("snapshots/20250601_000000/owner.json", jsonBody({ pid: dead, host: os.hostname(), since: "2025-06-01T00:00:00Z", command: "backup" }));
+    await store.put("snapshots/20250601_000000/manifest.json", Buffer.from("{ not json"));
+    const list = await runCli(["list"], { OWUI_BACKUP_STORE: dir });
+    expect(list.stderr).toMatch(/warn: 20250601_000000 is not listed: /);
+    const prune = await runCli(["prune", "--keep-last", "1", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(JSON.parse(prune.stdout).incomplete).toEqual([]);
+    expect(fs.existsSync(path.join(dir, "snapshots/20250601_000000/manifest.json"))).toBe(true);
+    const verify = await runCli(["verify", "--all", "--json"], { OWUI_BACKUP_STORE: dir });
+    expect(verify.code).toBe(1);
+    const reports = JSON.parse(verify.stdout) as { id: string; ok: boolean }[];
+    expect(reports.filter((r) => !r.ok).map((r) => r.id)).toEqual(["20250601_000000"]);
+  });
+
   it("refuses a policy that keeps nothing, as a usage error that changes nothing", async () => {
     const result = await runCli(["prune", "--keep-last", "0"], { OWUI_BACKUP_STORE: dir });
     expect(result.code).toBe(2);
