@@ -24,7 +24,7 @@ db.close()
 const state = (name: string) => inspect(name, "{{.State.Status}} paused={{.State.Paused}} {{.State.StartedAt}}");
 const listIds = async (env: Record<string, string>) => (JSON.parse((await runCli(["list", "--json"], env)).stdout) as { id: string }[]).map((s) => s.id);
 const storeFiles = (store: string) =>
-  fs.existsSync(path.join(store, "snapshots")) ? fs.readdirSync(path.join(store, "snapshots"), { recursive: true }).map(String).filter((f) => fs.statSync(path.join(store, "snapshots", f)).isFile()) : [];
+  fs.existsSync(path.join(store, "snapshots")) ? fs.readdirSync(path.join(store, "snapshots"), { recursive: true }).map(String) : [];
 
 /** Rewrites a snapshot's archive and fixes its manifest so that only deeper checks can notice. */
 async function rewriteArchive(store: string, id: string, archive: string, change: (entries: { header: tar.Header; body: Buffer }[]) => void) {

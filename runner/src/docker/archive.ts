@@ -25,7 +25,7 @@ export async function statPath(docker: Docker, container: string, path: string):
     const raw = response.headers["x-docker-container-path-stat"];
     if (!raw) return undefined;
     const stat = JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as Omit<PathStat, "isDirectory">;
-    return { ...stat, isDirectory: (stat.mode & GO_MODE_DIR) !== 0 || stat.mode >= GO_MODE_DIR };
+    return { ...stat, isDirectory: (stat.mode & GO_MODE_DIR) !== 0 };
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;

@@ -30,7 +30,7 @@ export class Cleanup {
   /** Runs every armed action, newest first; returns the errors (already logged). */
   async run(): Promise<Error[]> {
     const errors: Error[] = [];
-    for (const action of this.actions.reverse()) {
+    for (const action of [...this.actions].reverse()) {
       if (!action.armed) continue;
       action.armed = false;
       try {

@@ -30,6 +30,15 @@ describe("local store", () => {
     expect(fs.existsSync(root)).toBe(true);
   });
 
+  it("leaves no directory behind when a write fails", async () => {
+    const root = path.join(tempDir(), "store");
+    const store = new LocalStore(root);
+    await store.put("keep", Buffer.from("x"));
+    const failing = new (await import("node:stream")).Readable({ read() { this.destroy(new Error("gone")); } });
+    await expect(store.put("snapshots/x/paths/a.tar.gz", failing)).rejects.toThrow("gone");
+    expect(fs.readdirSync(root)).toEqual(["keep"]);
+  });
+
   it("says in one line when the directory cannot be written", async () => {
     const file = path.join(tempDir(), "a-file");
     fs.writeFileSync(file, "x");

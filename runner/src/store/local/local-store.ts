@@ -63,6 +63,7 @@ export class LocalStore implements Store {
       await fsp.rename(temp, file);
     } catch (err) {
       await fsp.rm(temp, { force: true });
+      await this.removeEmptyDirectories(path.dirname(file));
       throw this.explain(err);
     }
   }
@@ -149,13 +150,16 @@ export class LocalStore implements Store {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     await fsp.rm(file, { force: true });
-    // Drop directories the deletion emptied, so a deleted snapshot leaves no folder behind.
-    let dir = path.dirname(file);
+    await this.removeEmptyDirectories(path.dirname(file));
+  }
+
+  /** Drops `dir` and its parents inside the store while they are empty, so a deleted snapshot leaves no folder behind. */
+  private async removeEmptyDirectories(dir: string): Promise<void> {
     while (dir.startsWith(this.root + path.sep)) {
       try {
         await fsp.rmdir(dir);
       } catch {
-        break;
+        return;
       }
       dir = path.dirname(dir);
     }
