@@ -7,6 +7,7 @@ import { registerRestore } from "./commands/restore.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
 import { exitCodeOf, InterruptedError, oneLine } from "./errors.js";
+import { Cleanup } from "./run/cleanup.js";
 import { TOOL_VERSION } from "./version.js";
 
 export function buildProgram(io: CommandIo): Command {
@@ -33,17 +34,30 @@ export function buildProgram(io: CommandIo): Command {
 
 /**
  * Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage or config error, 130/143 when
- * interrupted. SIGINT/SIGTERM abort the run; its cleanup still runs before the process exits.
+ * interrupted. SIGINT/SIGTERM/SIGHUP abort the run and its cleanup runs before the process exits; a
+ * second signal stops waiting for the run, runs the pending undo actions and exits.
  */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    process.stderr.write(`\nowui-backup: ${signal} received, cleaning up (the container is put back as it was)\n`);
-    controller.abort(new InterruptedError(signal));
+  let settled = false;
+  const emergencyExit = (why: string, code: number) => {
+    process.stderr.write(`owui-backup: ${why}; undoing what the run changed, then exiting\n`);
+    void Cleanup.runAllActive().finally(() => process.exit(code));
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    const interrupted = new InterruptedError(signal);
+    if (controller.signal.aborted) return emergencyExit(`${signal} received again`, interrupted.exitCode);
+    process.stderr.write(`\nowui-backup: ${signal} received, cleaning up (the container is put back as it was)\n`);
+    controller.abort(interrupted);
+  };
+  // Node exits when nothing is left to wait for, even with the run unfinished (a stream that ended
+  // without finishing): never let that skip the undo actions.
+  const onBeforeExit = () => {
+    if (!settled) emergencyExit("error: the run stalled (a stream stopped without finishing)", 1);
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) process.on(s, onSignal);
+  process.on("beforeExit", onBeforeExit);
   const io: CommandIo = { signal: controller.signal, stdout: process.stdout };
   try {
     await buildProgram(io).parseAsync(argv);
@@ -57,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    settled = true;
+    for (const s of signals) process.off(s, onSignal);
+    process.off("beforeExit", onBeforeExit);
   }
 }

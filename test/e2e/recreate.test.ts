@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli } from "../helpers/cli.js";
@@ -81,5 +84,50 @@ describe.skipIf(requireDockerOrSkip())("restore when the container or its volume
     expect(restore.code).toBe(1);
     expect(restore.stderr.trim()).toMatch(/^owui-backup: error: container .* does not exist; drop --only data to recreate it/);
     expect(restore.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe.skipIf(requireDockerOrSkip())("restore around mounts and states", () => {
+  let fixture: Fixture | undefined;
+  let hostDir: string | undefined;
+  afterEach(() => {
+    if (fixture) removeFixture(fixture);
+    if (hostDir) fs.rmSync(hostDir, { recursive: true, force: true });
+  });
+
+  it("a bind-mounted folder and file inside the data path: folder restored, file left alone, nothing else lost", async () => {
+    hostDir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-bind-"));
+    fs.mkdirSync(path.join(hostDir, "uploads"));
+    fs.writeFileSync(path.join(hostDir, "uploads", "kept.pdf"), "in the snapshot");
+    fs.writeFileSync(path.join(hostDir, "settings.json"), '{"host": "file"}');
+    fixture = await startFixture({ writeMs: 0 });
+    // Same fixture, plus the two binds under /app/backend/data.
+    docker("rm", "-f", fixture.name);
+    fixture.runArgs.splice(-1, 0, "-v", `${hostDir}/uploads:/app/backend/data/uploads`, "-v", `${hostDir}/settings.json:/app/backend/data/settings.json`);
+    await rerunFixture(fixture);
+    py(fixture.name, MARK, "snapshot");
+    const backup = await runCli(["backup"], fixture.env);
+    expect(backup.code, backup.stderr).toBe(0);
+    fs.writeFileSync(path.join(hostDir, "uploads", "added-later.pdf"), "must go");
+    fs.rmSync(path.join(hostDir, "uploads", "kept.pdf"));
+    py(fixture.name, MARK, "changed");
+    const restore = await runCli(["restore", "latest", "--yes"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stderr).toMatch(/\/app\/backend\/data\/settings\.json is a file mounted into the container; left as it is/);
+    expect(fs.readdirSync(path.join(hostDir, "uploads"))).toEqual(["kept.pdf"]);
+    expect(fs.readFileSync(path.join(hostDir, "settings.json"), "utf8")).toBe('{"host": "file"}');
+    expect(readMarker(fixture.name)).toBe("snapshot");
+  });
+
+  it("restores into a paused container and leaves it running", async () => {
+    fixture = await startFixture({ writeMs: 0 });
+    py(fixture.name, MARK, "snapshot");
+    expect((await runCli(["backup"], fixture.env)).code).toBe(0);
+    py(fixture.name, MARK, "changed");
+    docker("pause", fixture.name);
+    const restore = await runCli(["restore", "latest", "--yes"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(inspect(fixture.name, "{{.State.Running}} {{.State.Paused}}")).toBe("true false");
+    expect(readMarker(fixture.name)).toBe("snapshot");
   });
 });

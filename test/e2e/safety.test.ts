@@ -138,6 +138,22 @@ describe.skipIf(requireDockerOrSkip())("interrupted and concurrent runs", () => 
     expect(status.lastFailure.error).toMatch(/abort|interrupt/i);
   });
 
+  it("a second signal does not wait for the run but still unpauses the container before exiting", async () => {
+    const run = startCli(["backup", "--mode", "pause"], fixture.env);
+    await waitFor("the container to be paused", () => inspect(fixture.name, "{{.State.Paused}}") === "true", 60_000, 20);
+    // Both signals arrive together: the process is stopped while they are sent (the same signal twice
+    // would merge into one, so the second is SIGINT).
+    run.kill("SIGSTOP");
+    run.kill("SIGTERM");
+    run.kill("SIGINT");
+    run.kill("SIGCONT");
+    const result = await run.result;
+    expect([130, 143]).toContain(result.code);
+    expect(result.stderr).toMatch(/SIG(TERM|INT) received again; undoing what the run changed, then exiting/);
+    expect(inspect(fixture.name, "{{.State.Running}} {{.State.Paused}}")).toBe("true false");
+    expect(await listIds(fixture.env)).toEqual([]);
+  });
+
   it("a second run while one holds the lock fails with who holds it; the first completes", async () => {
     const first = startCli(["backup"], fixture.env);
     const lock = path.join(fixture.store, "locks", `${fixture.name}.json`);

@@ -45,11 +45,13 @@ export async function waitUntilRunning(
   docker: Docker,
   name: string,
   timeoutSeconds: number,
+  signal?: AbortSignal,
   pollMs = 500,
 ): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let last = "unknown";
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     const info = await requireContainer(docker, name);
     const health = info.State.Health?.Status;
     last = health ? `${info.State.Status}, ${health}` : info.State.Status;

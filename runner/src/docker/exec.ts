@@ -12,13 +12,14 @@ export async function execInContainer(
   docker: Docker,
   container: string,
   cmd: string[],
-  options: { user?: string } = {},
+  options: { user?: string; env?: string[] } = {},
 ): Promise<ExecResult> {
   const exec = await docker.getContainer(container).exec({
     Cmd: cmd,
     AttachStdout: true,
     AttachStderr: true,
     ...(options.user ? { User: options.user } : {}),
+    ...(options.env ? { Env: options.env } : {}),
   });
   const stream = await exec.start({ hijack: true, stdin: false });
   const stdout = new PassThrough();

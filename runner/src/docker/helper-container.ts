@@ -10,12 +10,13 @@ export const HELPER_LABEL = "owui-backup.helper";
  */
 export async function runHelperContainer(
   docker: Docker,
-  options: { image: string; volumesFrom: string; script: string; args: string[] },
+  options: { image: string; volumesFrom: string; script: string; args: string[]; env?: string[] },
 ): Promise<void> {
   const helper = await docker.createContainer({
     Image: options.image,
     Entrypoint: ["/bin/sh", "-c", options.script, "owui-backup-helper", ...options.args],
     Cmd: [],
+    Env: options.env ?? [],
     User: "0:0",
     Labels: { [HELPER_LABEL]: "true" },
     NetworkDisabled: true,

@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { readArchive } from "./archive.js";
 
@@ -44,17 +45,21 @@ export function compareVersions(a: string, b: string): number {
 
 async function readSingleFile(archive: Readable, limit: number): Promise<string> {
   const extract = tar.extract();
-  archive.pipe(extract);
-  for await (const entry of extract) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of entry) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new Error("file too large");
-      chunks.push(chunk as Buffer);
+  pipeline(archive, extract as unknown as NodeJS.WritableStream).catch(() => undefined);
+  try {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of entry) {
+        size += (chunk as Buffer).length;
+        if (size > limit) throw new Error("file too large");
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString("utf8");
     }
+    throw new Error("empty archive");
+  } finally {
+    // The engine keeps the container locked until an archive stream is closed.
     archive.destroy();
-    return Buffer.concat(chunks).toString("utf8");
   }
-  throw new Error("empty archive");
 }

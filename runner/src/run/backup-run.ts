@@ -7,7 +7,7 @@ import { createProgress } from "../progress.js";
 import { MANIFEST_FORMAT, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
-import { applyRetention, type RetentionResult } from "../steps/apply-retention.js";
+import { applyRetention, checkPolicy, type RetentionResult } from "../steps/apply-retention.js";
 import { archivePath, type SqliteHandling } from "../steps/archive-path.js";
 import { detectExternalData, externalWarning } from "../steps/detect-external.js";
 import { acquireLock } from "../steps/lock.js";
@@ -48,13 +48,15 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
   const warnings: string[] = [];
   let container = config.container;
   try {
+    if (options.applyRetention !== false) checkPolicy(retentionPolicy(config));
     await store.checkWritable();
-    const info = await requireContainer(docker, config.container);
-    container = containerName(info);
+    container = containerName(await requireContainer(docker, config.container));
     if (!options.lockHeld) {
       const release = await acquireLock(store, container, `backup --trigger ${options.trigger}`);
       cleanup.defer("release the lock", release);
     }
+    // Looked at again under the lock: its state now is the state to return it to.
+    const info = await requireContainer(docker, container);
     // Registered first so it runs last: whatever the steps did, put the container back as it was.
     const initial = runStateOf(info);
     const backToInitial = cleanup.defer("return the container to its state before the run", () =>
@@ -154,7 +156,13 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
 
     let retention: RetentionResult | undefined;
     if (options.applyRetention !== false) {
-      retention = await applyRetention(store, retentionPolicy(config), { container, log });
+      // The snapshot is safe by now: a retention problem is worth a warning, not a failed backup.
+      retention = await applyRetention(store, retentionPolicy(config), { container, log }).catch((err: unknown) => {
+        const line = `retention was not applied: ${oneLine(err)}`;
+        warnings.push(line);
+        log.warn(line);
+        return undefined;
+      });
     }
     return { manifest, warnings, ...(retention ? { retention } : {}), durationMs: Date.now() - started.getTime() };
   } catch (err) {

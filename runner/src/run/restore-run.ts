@@ -1,4 +1,5 @@
-import { findContainer, isMounted, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
+import { statPath } from "../docker/archive.js";
+import { containerName, findContainer, isMounted, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
 import { FailureError, UsageError, VerifyError, oneLine } from "../errors.js";
 import { createProgress } from "../progress.js";
@@ -6,12 +7,12 @@ import { resolveSnapshot } from "../snapshot/catalog.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
-import { emptyDirectoriesInside, emptyMountedDirectories } from "../steps/clear-paths.js";
+import { emptyDirectoriesInside, emptyMountedDirectories, mountsInside } from "../steps/clear-paths.js";
 import { acquireLock } from "../steps/lock.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
 import { restorePath } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
-import { runBackup } from "./backup-run.js";
+import { ensureRunState, runBackup } from "./backup-run.js";
 import { Cleanup } from "./cleanup.js";
 import type { RunContext } from "./context.js";
 
@@ -42,38 +43,42 @@ export interface RestoreResult {
 export async function runRestore(ctx: RunContext, options: RestoreOptions): Promise<RestoreResult> {
   const { docker, store, log, config } = ctx;
   const started = Date.now();
-  const manifest = await resolveSnapshot(store, options.ref, config.container);
-  const records = selectPaths(manifest, options);
-
   const current = await findContainer(docker, config.container);
+  // Locks, "latest" and messages use the container's name, whatever the user passed (name or id).
+  const name = current ? containerName(current) : config.container;
+  const chosen = await resolveSnapshot(store, options.ref, name);
+  const records = selectPaths(chosen, options);
   if (options.only === "data" && !current) {
-    throw new FailureError(`container ${config.container} does not exist; drop --only data to recreate it from the snapshot`);
+    throw new FailureError(`container ${name} does not exist; drop --only data to recreate it from the snapshot`);
   }
-
   const recreate = options.only === "config" || options.recreate || !current;
-  if (!recreate) await checkVersion(ctx, manifest, current!.Image, current, options.force);
+  if (!recreate) await checkVersion(ctx, chosen, current!.Image, current, options.force);
 
   const what = options.only === "config" ? "its container settings" : records.map((r) => r.path).join(", ");
-  if (!(await options.confirm(`Restore snapshot ${manifest.id} (${manifest.createdAt}) into container ${config.container}, replacing ${what}?`))) {
+  if (!(await options.confirm(`Restore snapshot ${chosen.id} (${chosen.createdAt}) into container ${name}, replacing ${what}?`))) {
     throw new FailureError("restore cancelled; nothing was changed");
   }
-
-  log.info(`verifying snapshot ${manifest.id} before restoring it`);
-  const progress = createProgress("verify");
-  const report = await verifySnapshot(store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
-  if (!report.ok) {
-    throw new VerifyError(`snapshot ${manifest.id} failed verification (${report.problems[0]}); nothing was changed, pick another snapshot`);
-  }
-
-  const saved = (await readJsonObject(store, layout.object(manifest.id, snapshotObjects.container))) as ContainerInfo;
-  const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
-  if (recreate) await checkVersion(ctx, manifest, image, undefined, options.force);
 
   const cleanup = new Cleanup(log);
   let changing = false;
   let safety: string | undefined;
+  let target: ContainerInfo | undefined;
+  const undoUnlessDone: { disarm: () => void }[] = [];
+  let backToInitial: { disarm: () => void } | undefined;
   try {
-    cleanup.defer("release the lock", await acquireLock(store, config.container, `restore ${manifest.id}`));
+    cleanup.defer("release the lock", await acquireLock(store, name, `restore ${chosen.id}`));
+    // Under the lock, so no retention run can delete the snapshot while it is verified and restored.
+    const manifest = await resolveSnapshot(store, chosen.id, name);
+    log.info(`verifying snapshot ${manifest.id} before restoring it`);
+    const progress = createProgress("verify");
+    const report = await verifySnapshot(store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
+    if (!report.ok) {
+      throw new VerifyError(`snapshot ${manifest.id} failed verification (${report.problems[0]}); nothing was changed, pick another snapshot`);
+    }
+    const saved = (await readJsonObject(store, layout.object(manifest.id, snapshotObjects.container))) as ContainerInfo;
+    const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
+    if (recreate) await checkVersion(ctx, manifest, image, undefined, options.force);
+
     if (current && options.safetySnapshot) {
       log.info("taking a safety snapshot of the current state first");
       const result = await runBackup(ctx, { trigger: "pre-restore", reason: `before restoring ${manifest.id}`, lockHeld: true, applyRetention: false });
@@ -81,52 +86,52 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       log.info(`safety snapshot ${safety} written; \`owui-backup restore ${safety}\` undoes this restore`);
     }
 
-    const wasRunning = current ? runStateOf(current) !== "stopped" : false;
-    if (current && wasRunning && !recreate) {
-      // Directories on the container's own layer can only be emptied from inside it, so before it stops.
-      const layerDirectories = records.filter((r) => r.type === "directory" && !isMounted(current, r.path)).map((r) => r.path);
-      await emptyDirectoriesInside(docker, current.Id, layerDirectories);
-    }
-    const undo: { disarm: () => void }[] = [];
-    let startAgain: { disarm: () => void } | undefined;
-    if (current && wasRunning) {
-      log.info(`stopping ${config.container}`);
-      if (current.State.Paused) await docker.getContainer(current.Id).unpause();
-      await docker.getContainer(current.Id).stop({ t: config.stopTimeout }).catch(ignore304);
-      startAgain = cleanup.defer("start the container again", () => docker.getContainer(current.Id).start().catch(ignore304));
+    const live = current ? await requireContainer(docker, current.Id) : undefined;
+    const initial = live ? runStateOf(live) : "stopped";
+    if (live && initial !== "stopped") {
+      backToInitial = cleanup.defer("return the container to its state before the restore", () => ensureRunState(docker, live.Id, initial));
+      if (initial === "paused") await docker.getContainer(live.Id).unpause();
+      const layerDirectories = recreate ? [] : directories(records, (p) => !isMounted(live, p));
+      if (layerDirectories.length > 0 && options.only !== "config") {
+        // The container's own layer can only be emptied from inside it, so before it stops.
+        changing = true;
+        await emptyDirectoriesInside(docker, live.Id, layerDirectories, mountsInsideAny(live, layerDirectories));
+      }
+      log.info(`stopping ${name}`);
+      await docker.getContainer(live.Id).stop({ t: config.stopTimeout }).catch(ignore304);
     }
 
-    let target: ContainerInfo;
     let aside: { name: string; restore: () => Promise<void> } | undefined;
     if (recreate) {
-      if (current) {
-        aside = await renameAside(docker, current, manifest.id);
-        undo.push(cleanup.defer(`rename ${aside.name} back`, aside.restore));
+      if (live) {
+        aside = await renameAside(docker, live, manifest.id);
+        undoUnlessDone.push(cleanup.defer(`rename ${aside.name} back`, aside.restore));
       }
-      target = await createFromInspect(docker, saved, image);
-      const created = target;
-      undo.push(cleanup.defer("remove the half-made container", () => docker.getContainer(created.Id).remove({ force: true })));
-      log.info(`recreated container ${config.container} from the snapshot's settings (image ${image})`);
+      const created = await createFromInspect(docker, saved, image);
+      undoUnlessDone.push(cleanup.defer("remove the half-made container", () => docker.getContainer(created.Id).remove({ force: true })));
+      target = created;
+      log.info(`recreated container ${name} from the snapshot's settings (image ${image})`);
     } else {
-      target = current!;
+      target = live!;
     }
 
     const restored: string[] = [];
     if (options.only !== "config") {
-      // Data is about to change: if this fails half way, starting the app on it could run migrations
-      // on a broken database, so from here a failure leaves the container stopped.
+      // From here a failure leaves the container stopped: starting Open WebUI on half-restored data
+      // could run its migrations on a broken database.
       changing = true;
-      startAgain?.disarm();
-      const mountedDirectories = records.filter((r) => r.type === "directory" && isMounted(target, r.path)).map((r) => r.path);
-      await emptyMountedDirectories(docker, target.Id, image, mountedDirectories);
-      if (!recreate && !wasRunning) {
-        const kept = records.filter((r) => r.type === "directory" && !isMounted(target, r.path)).map((r) => r.path);
+      const mountedDirectories = directories(records, (p) => isMounted(target!, p));
+      await emptyMountedDirectories(docker, target.Id, image, mountedDirectories, mountsInsideAny(target, mountedDirectories));
+      if (!recreate && initial === "stopped") {
+        const kept = directories(records, (p) => !isMounted(target!, p));
         if (kept.length > 0) log.warn(`${kept.join(", ")} are on the container's own layer and it was stopped: files added there since the snapshot are kept`);
       }
       for (const record of records) {
+        const skip = await fileMountsInside(ctx, target, record.path);
+        for (const file of skip) log.warn(`${file} is a file mounted into the container; left as it is`);
         const bar = createProgress(record.path);
         try {
-          await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add }, manifest, record, target.Id);
+          await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add }, manifest, record, target.Id, skip);
         } finally {
           bar.done();
         }
@@ -135,15 +140,14 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       }
     }
 
-    // The new state stands: drop the undo actions that would take it apart, and the old container.
-    for (const action of undo) action.disarm();
-    startAgain?.disarm();
-    if (aside) await docker.getContainer(current!.Id).remove({ force: true, v: false });
-
-    log.info(`starting ${config.container}`);
+    log.info(`starting ${name}`);
     await docker.getContainer(target.Id).start().catch(ignore304);
-    await waitUntilRunning(docker, target.Id, config.readyTimeout);
-    log.info(`restore of ${manifest.id} into ${config.container} finished`);
+    await waitUntilRunning(docker, target.Id, config.readyTimeout, ctx.signal);
+    // The new state stands: drop the undo actions that would take it apart, then the old container.
+    for (const action of undoUnlessDone) action.disarm();
+    backToInitial?.disarm();
+    if (aside) await docker.getContainer(live!.Id).remove({ force: true, v: false });
+    log.info(`restore of ${manifest.id} into ${name} finished`);
     return {
       snapshot: manifest,
       ...(safety ? { safetySnapshot: safety } : {}),
@@ -152,17 +156,35 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       durationMs: Date.now() - started,
     };
   } catch (err) {
-    if (changing) {
-      const undoHint = safety ? `; \`owui-backup restore ${safety}\` puts back the state from before the restore` : "";
-      throw new FailureError(
-        `${oneLine(err)}; the restore stopped half way and ${config.container} is left stopped${undoHint}`,
-        { cause: err },
-      );
-    }
-    throw err;
+    if (!changing) throw err;
+    backToInitial?.disarm();
+    if (target && !recreate) await docker.getContainer(target.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
+    const undoHint = safety ? `; \`owui-backup restore ${safety}\` puts back the state from before the restore` : "";
+    throw new FailureError(`${oneLine(err)}; the restore stopped half way and ${name} is left stopped${undoHint}`, { cause: err });
   } finally {
     await cleanup.run();
   }
+}
+
+/** Paths of the directories among `records` that `where` selects. */
+function directories(records: PathRecord[], where: (path: string) => boolean): string[] {
+  return records.filter((r) => r.type === "directory" && where(r.path)).map((r) => r.path);
+}
+
+function mountsInsideAny(info: ContainerInfo, dirs: string[]): string[] {
+  const destinations = (info.Mounts ?? []).map((m) => m.Destination);
+  return dirs.flatMap((d) => mountsInside(destinations, d));
+}
+
+/** Files bind-mounted below `path`: the engine cannot replace them, and they belong to the host. */
+async function fileMountsInside(ctx: RunContext, info: ContainerInfo, path: string): Promise<string[]> {
+  const inside = mountsInside((info.Mounts ?? []).map((m) => m.Destination), path);
+  const files: string[] = [];
+  for (const m of inside) {
+    const stat = await statPath(ctx.docker, info.Id, m);
+    if (stat && !stat.isDirectory) files.push(m);
+  }
+  return files;
 }
 
 function selectPaths(manifest: Manifest, options: RestoreOptions): PathRecord[] {

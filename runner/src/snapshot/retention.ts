@@ -26,10 +26,12 @@ export function effectivePolicy(policy: RetentionPolicy): RetentionPolicy {
 }
 
 /**
- * Decides which snapshots to keep, per container, newest first, as restic's `forget` does:
+ * Decides which snapshots to keep, per container, newest first, with restic's `forget` rules:
  * keep-last N keeps the N newest; keep-daily N keeps the newest snapshot of each of the N most recent
- * days that have one (weekly: ISO weeks, monthly: calendar months; all in UTC). The newest pre-restore
- * snapshot of a container is always kept, until the next restore makes a newer one.
+ * days that have one (weekly: ISO weeks, monthly: calendar months), and a rule with count left when it
+ * reaches the oldest snapshot keeps that one too, so a short history is not cut shorter. Unlike restic,
+ * days, weeks and months are UTC, like the snapshot ids. The newest pre-restore snapshot of a
+ * container is always kept, until the next restore makes a newer one.
  */
 export function planRetention(snapshots: Candidate[], policy: RetentionPolicy): RetentionDecision[] {
   const rules = effectivePolicy(policy);
@@ -49,13 +51,14 @@ export function planRetention(snapshots: Candidate[], policy: RetentionPolicy): 
       { name: "monthly", count: rules.keepMonthly ?? 0, key: (d) => d.toISOString().slice(0, 7) },
     ];
     let pinnedPreRestore = false;
-    for (const snapshot of group) {
+    for (const [index, snapshot] of group.entries()) {
       const date = new Date(snapshot.createdAt);
       const reasons: string[] = [];
+      const oldest = index === group.length - 1;
       for (const bucket of buckets) {
         if (bucket.count <= 0) continue;
         const key = bucket.name === "last" ? snapshot.id : bucket.key(date);
-        if (bucket.last !== key) {
+        if (bucket.last !== key || oldest) {
           bucket.last = key;
           bucket.count--;
           reasons.push(bucket.name);

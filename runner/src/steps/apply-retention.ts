@@ -16,6 +16,15 @@ export interface RetentionResult {
   dryRun: boolean;
 }
 
+/** The policy to apply; a policy that would keep nothing is a usage error, found before any work. */
+export function checkPolicy(policy: RetentionPolicy): RetentionPolicy {
+  const rules = effectivePolicy(policy);
+  if (![rules.keepLast, rules.keepDaily, rules.keepWeekly, rules.keepMonthly].some((v) => (v ?? 0) > 0)) {
+    throw new UsageError("this retention policy would delete every snapshot; keep at least one (e.g. --keep-last 1)");
+  }
+  return rules;
+}
+
 /**
  * Applies a retention policy to one container's snapshots (or every container's when `container` is
  * undefined). Refuses a policy that would keep nothing.
@@ -25,10 +34,7 @@ export async function applyRetention(
   policy: RetentionPolicy,
   options: { container?: string; dryRun?: boolean; log: Logger },
 ): Promise<RetentionResult> {
-  const rules = effectivePolicy(policy);
-  if (![rules.keepLast, rules.keepDaily, rules.keepWeekly, rules.keepMonthly].some((v) => (v ?? 0) > 0)) {
-    throw new UsageError("this retention policy would delete every snapshot; keep at least one (e.g. --keep-last 1)");
-  }
+  const rules = checkPolicy(policy);
   const catalog = await readCatalog(store);
   const candidates = catalog.snapshots.filter((s) => !options.container || s.container.name === options.container);
   const decisions = planRetention(candidates, rules);

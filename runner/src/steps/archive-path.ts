@@ -55,10 +55,12 @@ export async function archivePath(
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite);
 
   const source = await readArchive(ctx.docker, ctx.containerId, planned.path, signal);
-  const counted = source.pipe(new CountingStream(ctx.onBytes));
+  const counted = new CountingStream(ctx.onBytes);
   const pack = tar.pack();
   const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
-  const [stats, , object] = await settleStages([
+  const [, stats, , object] = await settleStages([
+    // pipeline, not pipe: a dropped engine connection must fail the run, not leave it waiting.
+    pipeline(source, counted, { signal }).catch(fail),
     rewriteTar(counted, pack, hooks, signal).catch(fail),
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }).catch(fail),
     writer.putStream(name, gzip, signal).catch(fail),

@@ -42,15 +42,21 @@ export async function createFromInspect(docker: Docker, saved: ContainerInfo, im
   } catch (err) {
     throw new FailureError(`could not recreate container ${options.name}: ${oneLine(err)}`, { cause: err });
   }
-  for (const network of extraNetworks(saved)) {
-    await docker
-      .getNetwork(network.name)
-      .connect({ Container: created.id, EndpointConfig: { Aliases: network.aliases } })
-      .catch((err: unknown) => {
-        throw new FailureError(`could not connect the recreated container to network ${network.name}: ${oneLine(err)}`);
-      });
+  try {
+    for (const network of extraNetworks(saved)) {
+      await docker
+        .getNetwork(network.name)
+        .connect({ Container: created.id, EndpointConfig: { Aliases: network.aliases } })
+        .catch((err: unknown) => {
+          throw new FailureError(`could not connect the recreated container to network ${network.name}: ${oneLine(err)}`);
+        });
+    }
+    return await created.inspect();
+  } catch (err) {
+    // A half-made container would hold the name the old one must get back.
+    await created.remove({ force: true }).catch(() => undefined);
+    throw err;
   }
-  return created.inspect();
 }
 
 /** Renames a container out of the way (keeping it, and its volumes, until the new one works). */

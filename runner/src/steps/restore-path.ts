@@ -6,7 +6,7 @@ import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { createEntryGuard } from "../archive/tar-guard.js";
-import { rewriteTar } from "../archive/tar-rewrite.js";
+import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { writeArchive } from "../docker/archive.js";
 import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
@@ -24,6 +24,8 @@ export async function restorePath(
   manifest: Manifest,
   record: PathRecord,
   containerId: string,
+  /** Container paths inside the archive to leave alone (files mounted into the container). */
+  skip: string[] = [],
 ): Promise<void> {
   const object = manifest.objects.find((o) => o.name === record.archive);
   if (!object) throw new FailureError(`snapshot ${manifest.id} has no archive for ${record.path}`);
@@ -36,12 +38,17 @@ export async function restorePath(
   const hashing = new HashingStream();
   const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
   const guard = createEntryGuard(path.basename(record.path));
+  const parent = path.dirname(record.path);
+  const keepUnlessSkipped = (header: TarHeader): EntryAction => {
+    guard(header);
+    return skip.includes(path.join(parent, header.name.replace(/\/+$/, ""))) ? { action: "drop" } : { action: "keep" };
+  };
   const pack = tar.pack();
   const body = new PassThrough();
   const unpacked = new PassThrough();
   await settleStages([
     pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }).catch(fail),
-    rewriteTar(unpacked, pack, { onEntry: (header) => (guard(header), { action: "keep" }) }, signal).catch(fail),
+    rewriteTar(unpacked, pack, { onEntry: (header) => keepUnlessSkipped(header) }, signal).catch(fail),
     pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }).catch(fail),
     writeArchive(ctx.docker, containerId, path.dirname(record.path), body, signal).catch(fail),
   ] as const);

@@ -78,16 +78,18 @@ async function readObject(
   report: VerifyReport,
 ): Promise<{ sha256: string; bytes: number; problems: string[] }> {
   const hashing = new HashingStream();
-  const source = (await store.get(key, options)).pipe(new CountingStream(options.onBytes));
+  const counting = new CountingStream(options.onBytes);
+  const source = await store.get(key, options);
+  const streamOptions = options.signal ? { signal: options.signal } : {};
   if (!record) {
-    await pipeline(source, hashing, devNull(), options.signal ? { signal: options.signal } : {});
+    await pipeline(source, counting, hashing, devNull(), streamOptions);
     return { sha256: hashing.digest(), bytes: hashing.bytes, problems: [] };
   }
   const problems: string[] = [];
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
   try {
     const extract = tar.extract();
-    const feeding = pipeline(source, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, options.signal ? { signal: options.signal } : {});
+    const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
     feeding.catch(() => undefined);
     const guard = createEntryGuard(path.posix.basename(record.path));
     const databases = new Map<string, string>();

@@ -22,6 +22,19 @@ describe("tar entry guard", () => {
     expect(() => createEntryGuard("data")(e)).toThrow(UnsafeEntryError);
   });
 
+  it("refuses writing through a hard link to a symlink, and hard links through symlinks", () => {
+    const check = createEntryGuard("data");
+    check(entry("data/s", "symlink", "/"));
+    check(entry("data/h", "link", "data/s"));
+    expect(() => check(entry("data/h/etc/cron.d/x"))).toThrow(/through the symbolic link data\/h/);
+    expect(() => check(entry("data/h2", "link", "data/s/app/backend/.webui_secret_key"))).toThrow(/points through the symbolic link data\/s/);
+  });
+
+  it("refuses device files", () => {
+    expect(() => createEntryGuard("data")(entry("data/sda", "block-device"))).toThrow(/is a block-device/);
+    expect(() => createEntryGuard("data")(entry("data/tty", "character-device"))).toThrow(UnsafeEntryError);
+  });
+
   it("refuses entries written through a symlink the archive created", () => {
     const check = createEntryGuard("data");
     check(entry("data/link", "symlink", "/etc"));

@@ -53,10 +53,12 @@ describe("prune and list on synthetic snapshots", () => {
     expect(result.code).toBe(0);
     const left = await ids();
     // Daily: Apr 23-29. Weekly (ISO weeks 18..15): Apr 29, 27, then Sunday Apr 20 (its 14:00 one, the
-    // newest that day) and Apr 13. Monthly: Apr 29 and Mar 31 14:00; the data has no third month.
+    // newest that day) and Apr 13. Monthly: Apr 29 and Mar 31 14:00, and as the data has no third
+    // month, the monthly rule still has count left at the oldest snapshot and keeps it (restic too).
     expect(left).toEqual([
       "20250429_020000", "20250428_020000", "20250427_020000", "20250426_020000", "20250425_020000",
       "20250424_020000", "20250423_020000", "20250420_140000", "20250413_020000", "20250331_140000",
+      "20250301_020000",
     ]);
     const report = JSON.parse(result.stdout) as { keep: { id: string; reasons: string[] }[] };
     const reasons = (id: string) => report.keep.find((k) => k.id === id)!.reasons;
@@ -64,6 +66,7 @@ describe("prune and list on synthetic snapshots", () => {
     expect(reasons("20250427_020000")).toEqual(["daily", "weekly"]);
     expect(reasons("20250420_140000")).toEqual(["weekly"]);
     expect(reasons("20250331_140000")).toEqual(["monthly"]);
+    expect(reasons("20250301_020000")).toEqual(["monthly"]);
   });
 
   it("removes incomplete snapshots whose run is gone and keeps those still being written", async () => {

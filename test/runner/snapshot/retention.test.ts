@@ -55,6 +55,12 @@ describe("retention", () => {
     expect(decisions.filter((d) => !d.keep)).toHaveLength(400 - keep.length);
   });
 
+  it("keeps the oldest snapshot while a rule has count left, so a short history is not cut shorter", () => {
+    const list = snapshots(["2025-01-01T01:00:00Z", "2025-01-01T05:00:00Z", "2025-01-02T01:00:00Z"]);
+    expect(kept(list, { keepDaily: 5 })).toEqual(["20250101_010000", "20250101_050000", "20250102_010000"]);
+    expect(kept(list, { keepDaily: 2 })).toEqual(["20250101_050000", "20250102_010000"]);
+  });
+
   it("keeps the newest pre-restore snapshot until the next restore", () => {
     const list = [
       ...snapshots(["2025-01-01T01:00:00Z"], "open-webui", "pre-restore"),

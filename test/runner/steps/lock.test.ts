@@ -34,6 +34,19 @@ describe("run lock", () => {
     expect(await store.stat("locks/open-webui.json")).toBeUndefined();
   });
 
+  it("lets exactly one of many concurrent takers take over a dead holder's lock", async () => {
+    const store = newStore();
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid as number;
+    await store.put("locks/open-webui.json", jsonBody({ pid: dead, host: os.hostname(), since: "2025-01-01T00:00:00.000Z", command: "backup" }));
+    // Each taker looks like a different live process on this host: the parent and this process.
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => acquireLock(store, "open-webui", "backup")));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof LockedError)).toBe(true);
+    const keys: string[] = [];
+    for await (const o of store.list("locks/")) keys.push(o.key);
+    expect(keys).toEqual(["locks/open-webui.json"]);
+  });
+
   it("never takes over a lock held from another host", async () => {
     const store = newStore();
     await store.put("locks/open-webui.json", jsonBody({ pid: 1, host: "elsewhere", since: "2025-01-01T00:00:00.000Z", command: "watch" }));

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import fsp from "node:fs/promises";
+import { describe, expect, it, vi } from "vitest";
 import { LocalStore } from "../../../runner/src/store/local/local-store.js";
 import { defaultStorePath, openStore } from "../../../runner/src/store/open-store.js";
 import { storeContract } from "./store-contract.js";
@@ -19,6 +20,20 @@ describe("local store", () => {
     expect(fs.statSync(path.join(root, "snapshots/x/env.json")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(root, "locks/c.json")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(root, "snapshots/x")).mode & 0o777).toBe(0o700);
+  });
+
+  it("creates exclusively without hard links on filesystems that have none (FAT, exFAT, some shares)", async () => {
+    const store = new LocalStore(path.join(tempDir(), "store"));
+    const link = vi.spyOn(fsp, "link").mockRejectedValue(Object.assign(new Error("operation not permitted"), { code: "EPERM" }));
+    try {
+      expect(await store.putIfAbsent("locks/a.json", Buffer.from("1"))).toBe(true);
+      expect(await store.putIfAbsent("locks/a.json", Buffer.from("2"))).toBe(false);
+      expect(link).toHaveBeenCalled();
+    } finally {
+      link.mockRestore();
+    }
+    expect(fs.readFileSync(path.join(store.root, "locks/a.json"), "utf8")).toBe("1");
+    expect(fs.readdirSync(path.join(store.root, "locks"))).toEqual(["a.json"]);
   });
 
   it("removes directories a delete leaves empty", async () => {

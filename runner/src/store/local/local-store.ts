@@ -90,11 +90,31 @@ export class LocalStore implements Store {
       await fsp.link(temp, file);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return false;
+      if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") return this.createExclusive(file, body);
+      throw this.explain(err);
     } finally {
       await fsp.rm(temp, { force: true });
     }
+  }
+
+  /** For filesystems without hard links (FAT, exFAT, some network shares): exclusive create, then write. */
+  private async createExclusive(file: string, body: Uint8Array): Promise<boolean> {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, "wx", FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw this.explain(err);
+    }
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
   }
 
   async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
