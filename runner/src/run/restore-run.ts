@@ -63,6 +63,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   let changing = false;
   let safety: string | undefined;
   let target: ContainerInfo | undefined;
+  let live: ContainerInfo | undefined;
   const undoUnlessDone: { disarm: () => void }[] = [];
   let backToInitial: { disarm: () => void } | undefined;
   try {
@@ -86,25 +87,26 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       log.info(`safety snapshot ${safety} written; \`owui-backup restore ${safety}\` undoes this restore`);
     }
 
-    const live = current ? await requireContainer(docker, current.Id) : undefined;
-    const initial = live ? runStateOf(live) : "stopped";
-    if (live && initial !== "stopped") {
-      backToInitial = cleanup.defer("return the container to its state before the restore", () => ensureRunState(docker, live.Id, initial));
-      if (initial === "paused") await docker.getContainer(live.Id).unpause();
-      const layerDirectories = recreate ? [] : directories(records, (p) => !isMounted(live, p));
+    const before = current ? await requireContainer(docker, current.Id) : undefined;
+    live = before;
+    const initial = before ? runStateOf(before) : "stopped";
+    if (before && initial !== "stopped") {
+      backToInitial = cleanup.defer("return the container to its state before the restore", () => ensureRunState(docker, before.Id, initial));
+      if (initial === "paused") await docker.getContainer(before.Id).unpause();
+      const layerDirectories = recreate ? [] : directories(records, (p) => !isMounted(before, p));
       if (layerDirectories.length > 0 && options.only !== "config") {
         // The container's own layer can only be emptied from inside it, so before it stops.
         changing = true;
-        await emptyDirectoriesInside(docker, live.Id, layerDirectories, mountsInsideAny(live, layerDirectories));
+        await emptyDirectoriesInside(docker, before.Id, layerDirectories, mountsInsideAny(before, layerDirectories));
       }
       log.info(`stopping ${name}`);
-      await docker.getContainer(live.Id).stop({ t: config.stopTimeout }).catch(ignore304);
+      await docker.getContainer(before.Id).stop({ t: config.stopTimeout }).catch(ignore304);
     }
 
     let aside: { name: string; restore: () => Promise<void> } | undefined;
     if (recreate) {
-      if (live) {
-        aside = await renameAside(docker, live, manifest.id);
+      if (before) {
+        aside = await renameAside(docker, before, manifest.id);
         undoUnlessDone.push(cleanup.defer(`rename ${aside.name} back`, aside.restore));
       }
       const created = await createFromInspect(docker, saved, image);
@@ -112,7 +114,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       target = created;
       log.info(`recreated container ${name} from the snapshot's settings (image ${image})`);
     } else {
-      target = live!;
+      target = before!;
     }
 
     const restored: string[] = [];
@@ -146,7 +148,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     // The new state stands: drop the undo actions that would take it apart, then the old container.
     for (const action of undoUnlessDone) action.disarm();
     backToInitial?.disarm();
-    if (aside) await docker.getContainer(live!.Id).remove({ force: true, v: false });
+    if (aside) await docker.getContainer(before!.Id).remove({ force: true, v: false });
     log.info(`restore of ${manifest.id} into ${name} finished`);
     return {
       snapshot: manifest,
@@ -158,7 +160,8 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   } catch (err) {
     if (!changing) throw err;
     backToInitial?.disarm();
-    if (target && !recreate) await docker.getContainer(target.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
+    const halfRestored = recreate ? undefined : (target ?? live);
+    if (halfRestored) await docker.getContainer(halfRestored.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
     const undoHint = safety ? `; \`owui-backup restore ${safety}\` puts back the state from before the restore` : "";
     throw new FailureError(`${oneLine(err)}; the restore stopped half way and ${name} is left stopped${undoHint}`, { cause: err });
   } finally {
