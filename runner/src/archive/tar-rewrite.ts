@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
+import { drain, peek, prepend } from "./entry-chunks.js";
 
 export type TarHeader = tar.Header;
 
@@ -53,22 +54,13 @@ export async function rewriteTar(
     for await (const entry of extract) {
       const header = entry.header;
       const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      let head = Buffer.alloc(0);
-      const pending: Buffer[] = [];
-      if (header.type === "file" && (hooks.peekBytes ?? 0) > 0) {
-        while (head.length < (hooks.peekBytes ?? 0)) {
-          const next = await chunks.next();
-          if (next.done) break;
-          pending.push(next.value);
-          head = Buffer.concat([head, next.value]);
-        }
-      }
+      const { head, read } = header.type === "file" ? await peek(chunks, hooks.peekBytes ?? 0) : { head: Buffer.alloc(0), read: [] };
       const decision: EntryAction = hooks.onEntry ? await hooks.onEntry(header, head) : { action: "keep" };
       if (decision.action === "drop") {
-        while (!(await chunks.next()).done);
+        await drain(chunks);
         continue;
       }
-      await writeEntry(pack, header, prepend(pending, chunks), stats, signal);
+      await writeEntry(pack, header, prepend(read, chunks), stats, signal);
     }
     await feeding;
     if (hooks.trailer) {
@@ -82,11 +74,6 @@ export async function rewriteTar(
     pack.destroy(err as Error);
     throw err;
   }
-}
-
-async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
-  yield* first;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
 /** Headers as written: pax keys that duplicate header fields are dropped so they cannot disagree. */

@@ -20,3 +20,9 @@ export function dockerUnreachable(err: unknown): FailureError | undefined {
 export function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number })?.statusCode;
 }
+
+/** For start/stop/unpause: "already in that state" (HTTP 304) is success. */
+export function ignoreNotModified(err: unknown): void {
+  if (statusOf(err) === 304) return;
+  throw err;
+}

@@ -1,8 +1,5 @@
 import type Docker from "dockerode";
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import * as tar from "tar-stream";
-import { readArchive } from "./archive.js";
+import { openFileEntry } from "./file-entry.js";
 
 const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/;
 
@@ -23,8 +20,11 @@ export async function openWebuiVersion(
   }
   if (!container) return undefined;
   try {
-    const text = await readSingleFile(await readArchive(docker, container, "/app/package.json"), 1 << 20);
-    const version = (JSON.parse(text) as { version?: unknown }).version;
+    const entry = await openFileEntry(docker, container, "/app/package.json");
+    if (!entry || (entry.header.size ?? 0) > 1 << 20) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.body) chunks.push(chunk);
+    const version = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { version?: unknown }).version;
     return typeof version === "string" && SEMVER.test(version) ? version.replace(/^v/, "") : undefined;
   } catch {
     return undefined;
@@ -41,25 +41,4 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return Math.sign(d);
   }
   return 0;
-}
-
-async function readSingleFile(archive: Readable, limit: number): Promise<string> {
-  const extract = tar.extract();
-  pipeline(archive, extract as unknown as NodeJS.WritableStream).catch(() => undefined);
-  try {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of entry) {
-        size += (chunk as Buffer).length;
-        if (size > limit) throw new Error("file too large");
-        chunks.push(chunk as Buffer);
-      }
-      return Buffer.concat(chunks).toString("utf8");
-    }
-    throw new Error("empty archive");
-  } finally {
-    // The engine keeps the container locked until an archive stream is closed.
-    archive.destroy();
-  }
 }

@@ -1,4 +1,5 @@
 import { statPath } from "../docker/archive.js";
+import { ignoreNotModified } from "../docker/client.js";
 import { containerName, findContainer, isMounted, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
 import { FailureError, UsageError, VerifyError, oneLine } from "../errors.js";
@@ -100,7 +101,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
         await emptyDirectoriesInside(docker, before.Id, layerDirectories, mountsInsideAny(before, layerDirectories));
       }
       log.info(`stopping ${name}`);
-      await docker.getContainer(before.Id).stop({ t: config.stopTimeout }).catch(ignore304);
+      await docker.getContainer(before.Id).stop({ t: config.stopTimeout }).catch(ignoreNotModified);
     }
 
     let aside: { name: string; restore: () => Promise<void> } | undefined;
@@ -143,7 +144,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     }
 
     log.info(`starting ${name}`);
-    await docker.getContainer(target.Id).start().catch(ignore304);
+    await docker.getContainer(target.Id).start().catch(ignoreNotModified);
     await waitUntilRunning(docker, target.Id, config.readyTimeout, ctx.signal);
     // The new state stands: drop the undo actions that would take it apart, then the old container.
     for (const action of undoUnlessDone) action.disarm();
@@ -215,9 +216,4 @@ async function checkVersion(ctx: RunContext, manifest: Manifest, image: string, 
     if (!force) throw new FailureError(`${message}: upgrade the container's image first, or pass --force`);
     ctx.log.warn(`${message}; restoring anyway (--force)`);
   }
-}
-
-function ignore304(err: unknown): void {
-  if ((err as { statusCode?: number }).statusCode === 304) return;
-  throw err;
 }

@@ -1,9 +1,10 @@
 import type Docker from "dockerode";
 import type { Logger } from "pino";
+import { ignoreNotModified } from "../docker/client.js";
 import { execInContainer } from "../docker/exec.js";
 import type { ContainerInfo } from "../docker/container.js";
 import { runStateOf } from "../docker/container.js";
-import { FailureError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import type { Consistency } from "../snapshot/manifest.js";
 
 export const MODES = ["auto", "online", "pause", "stop"] as const;
@@ -51,9 +52,4 @@ export async function pauseContainer(docker: Docker, id: string, log: Logger): P
     await docker.getContainer(id).unpause();
     log.debug({ pausedMs: Date.now() - started }, "container unpaused");
   };
-}
-
-function ignoreNotModified(err: unknown): void {
-  if ((err as { statusCode?: number }).statusCode === 304) return;
-  throw err instanceof Error ? err : new FailureError(String(err));
 }

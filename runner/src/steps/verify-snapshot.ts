@@ -10,6 +10,7 @@ import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { createEntryGuard } from "../archive/tar-guard.js";
+import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import type { Store } from "../store/store.js";
@@ -114,28 +115,19 @@ async function readObject(
         problems.push((err as Error).message);
       }
       const name = header.name.replace(/\/+$/, "");
-      const head: Buffer[] = [];
-      let headBytes = 0;
-      if (header.type === "file") {
-        while (headBytes < SQLITE_MAGIC.length) {
-          const next = await chunks.next();
-          if (next.done) break;
-          head.push(next.value);
-          headBytes += next.value.length;
-        }
-      }
+      const { head, read } = header.type === "file" ? await peek(chunks, SQLITE_MAGIC.length) : { head: Buffer.alloc(0), read: [] };
       const database = databaseOfSidecar(name);
       let spoolTo: string | undefined;
-      if (header.type === "file" && isSqliteHeader(Buffer.concat(head))) {
+      if (header.type === "file" && isSqliteHeader(head)) {
         spoolTo = path.join(dirFor(name), "db");
         databases.set(name, spoolTo);
       } else if (header.type === "file" && database && !name.endsWith("-shm")) {
         spoolTo = path.join(dirFor(database), `db${name.slice(database.length)}`);
       }
       if (spoolTo) {
-        await pipeline(Readable.from(rest(head, chunks)), fs.createWriteStream(spoolTo, { mode: 0o600 }));
+        await pipeline(Readable.from(prepend(read, chunks)), fs.createWriteStream(spoolTo, { mode: 0o600 }));
       } else {
-        while (!(await chunks.next()).done);
+        await drain(chunks);
       }
     }
     await feeding;
@@ -157,11 +149,6 @@ async function hashObject(store: Store, key: string, signal?: AbortSignal): Prom
   const hashing = new HashingStream();
   await pipeline(await store.get(key, signal ? { signal } : {}), hashing, devNull(), signal ? { signal } : {});
   return hashing.digest();
-}
-
-async function* rest(head: Buffer[], chunks: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
-  yield* head;
-  for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
 }
 
 function integrityCheck(file: string): string {
