@@ -161,7 +161,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   } catch (err) {
     if (!changing) throw err;
     backToInitial?.disarm();
-    const halfRestored = recreate ? undefined : (target ?? live);
+    const halfRestored = recreate ? undefined : live;
     if (halfRestored) await docker.getContainer(halfRestored.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
     const undoHint = safety ? `; \`owui-backup restore ${safety}\` puts back the state from before the restore` : "";
     throw new FailureError(`${oneLine(err)}; the restore stopped half way and ${name} is left stopped${undoHint}`, { cause: err });
