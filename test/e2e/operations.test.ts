@@ -40,6 +40,19 @@ describe.skipIf(requireDockerOrSkip())("day-to-day operation", () => {
     expect(list.map((s) => s.id)).toEqual([ids[2], ids[1]]);
   });
 
+  it("--path restores one path and leaves the others alone; a path the snapshot lacks is a usage error", async () => {
+    const key = docker("exec", fixture.name, "cat", "/app/backend/.webui_secret_key");
+    expect((await runCli(["backup", "--trigger", "schedule"], fixture.env)).code).toBe(0);
+    docker("exec", fixture.name, "sh", "-c", "echo other > /app/backend/.webui_secret_key; echo new > /app/backend/data/new.txt");
+    const restore = await runCli(["restore", "latest", "--path", "/app/backend/.webui_secret_key", "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(docker("exec", fixture.name, "cat", "/app/backend/.webui_secret_key")).toBe(key);
+    expect(docker("exec", fixture.name, "cat", "/app/backend/data/new.txt")).toBe("new");
+    const wrong = await runCli(["restore", "latest", "--path", "/root/.ollama", "--yes"], fixture.env);
+    expect(wrong.code).toBe(2);
+    expect(lastLine(wrong.stderr)).toMatch(/has no path \/root\/\.ollama; it has \/app\/backend\/data, \/app\/backend\/static, \/app\/backend\/\.webui_secret_key$/);
+  });
+
   it("on a terminal: shows progress, asks before restoring, and a 'no' changes nothing", async () => {
     const startedAt = inspect(fixture.name, "{{.State.StartedAt}}");
     const backup = onTerminal(["backup"], fixture.env, "");
