@@ -7,7 +7,7 @@ import { FailureError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, type Store } from "../store/store.js";
 import { currentOwner } from "../util/owner.js";
-import { settleStages } from "../util/settle.js";
+import { Stages } from "../util/settle.js";
 import { candidateIds } from "./id.js";
 import type { Manifest, ObjectRecord } from "./manifest.js";
 
@@ -43,13 +43,10 @@ export class SnapshotWriter {
   async putStream(name: string, body: Readable, signal?: AbortSignal): Promise<ObjectRecord> {
     const hashing = new HashingStream();
     const through = new PassThrough();
-    const options = signal ? { signal } : {};
     // Whichever side fails first tears down the other, so neither is left waiting.
-    const storing = this.store.put(layout.object(this.id, name), through, options).catch((err: Error) => {
-      through.destroy(err);
-      throw err;
-    });
-    await settleStages([pipeline(body, hashing, through, options), storing] as const);
+    const stages = new Stages(signal);
+    const options = { signal: stages.signal };
+    await stages.settle([pipeline(body, hashing, through, options), this.store.put(layout.object(this.id, name), through, options)] as const);
     return this.record({ name, size: hashing.bytes, sha256: hashing.digest() });
   }
 

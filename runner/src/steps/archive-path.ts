@@ -12,7 +12,7 @@ import { openFileEntry } from "../docker/file-entry.js";
 import type { PathRecord } from "../snapshot/manifest.js";
 import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
-import { settleStages } from "../util/settle.js";
+import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
 
 /** How live SQLite files are made consistent while a path is archived. */
@@ -43,12 +43,8 @@ export async function archivePath(
   planned: PlannedPath,
   handling: SqliteHandling,
 ): Promise<PathRecord> {
-  const local = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, local.signal]);
-  const fail = (err: unknown) => {
-    local.abort(err);
-    throw err;
-  };
+  const stages = new Stages(ctx.signal);
+  const signal = stages.signal;
   const name = snapshotObjects.archive(planned.archiveName);
   const parent = path.dirname(planned.path);
   const sqlite: string[] = [];
@@ -58,12 +54,12 @@ export async function archivePath(
   const counted = new CountingStream(ctx.onBytes);
   const pack = tar.pack();
   const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
-  const [, stats, , object] = await settleStages([
+  const [, stats, , object] = await stages.settle([
     // pipeline, not pipe: a dropped engine connection must fail the run, not leave it waiting.
-    pipeline(source, counted, { signal }).catch(fail),
-    rewriteTar(counted, pack, hooks, signal).catch(fail),
-    pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }).catch(fail),
-    writer.putStream(name, gzip, signal).catch(fail),
+    pipeline(source, counted, { signal }),
+    rewriteTar(counted, pack, hooks, signal),
+    pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }),
+    writer.putStream(name, gzip, signal),
   ] as const);
   return {
     path: planned.path,

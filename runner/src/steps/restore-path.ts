@@ -12,7 +12,7 @@ import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import type { Store } from "../store/store.js";
-import { settleStages } from "../util/settle.js";
+import { Stages } from "../util/settle.js";
 
 /**
  * Streams one archive of a snapshot into a container: store → gunzip → entry check → Docker
@@ -29,12 +29,8 @@ export async function restorePath(
 ): Promise<void> {
   const object = manifest.objects.find((o) => o.name === record.archive);
   if (!object) throw new FailureError(`snapshot ${manifest.id} has no archive for ${record.path}`);
-  const local = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, local.signal]);
-  const fail = (err: unknown) => {
-    local.abort(err);
-    throw err;
-  };
+  const stages = new Stages(ctx.signal);
+  const signal = stages.signal;
   const hashing = new HashingStream();
   const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
   const guard = createEntryGuard(path.basename(record.path));
@@ -46,11 +42,11 @@ export async function restorePath(
   const pack = tar.pack();
   const body = new PassThrough();
   const unpacked = new PassThrough();
-  await settleStages([
-    pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }).catch(fail),
-    rewriteTar(unpacked, pack, { onEntry: (header) => keepUnlessSkipped(header) }, signal).catch(fail),
-    pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }).catch(fail),
-    writeArchive(ctx.docker, containerId, path.dirname(record.path), body, signal).catch(fail),
+  await stages.settle([
+    pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }),
+    rewriteTar(unpacked, pack, { onEntry: (header) => keepUnlessSkipped(header) }, signal),
+    pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }),
+    writeArchive(ctx.docker, containerId, parent, body, signal),
   ] as const);
   if (hashing.digest() !== object.sha256) {
     throw new FailureError(`${object.name} changed in the store while it was being restored (sha256 mismatch)`);
