@@ -8,6 +8,7 @@ import { layout } from "../store/layout.js";
 import { jsonBody, type Store } from "../store/store.js";
 import { currentOwner } from "../util/owner.js";
 import { Stages } from "../util/settle.js";
+import { deleteSnapshot } from "./catalog.js";
 import { candidateIds } from "./id.js";
 import type { Manifest, ObjectRecord } from "./manifest.js";
 
@@ -60,9 +61,6 @@ export class SnapshotWriter {
   }
 
   async discard(): Promise<void> {
-    const keys: string[] = [];
-    for await (const object of this.store.list(layout.snapshotPrefix(this.id))) keys.push(object.key);
-    keys.sort((a, b) => Number(a === layout.owner(this.id)) - Number(b === layout.owner(this.id)));
-    for (const key of keys) await this.store.delete(key);
+    await deleteSnapshot(this.store, this.id);
   }
 }
