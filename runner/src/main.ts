@@ -39,7 +39,6 @@ export function buildProgram(io: CommandIo): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  let settled = false;
   const emergencyExit = (why: string, code: number) => {
     process.stderr.write(`owui-backup: ${why}; undoing what the run changed, then exiting\n`);
     void Cleanup.runAllActive().finally(() => process.exit(code));
@@ -53,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   // Node exits when nothing is left to wait for, even with the run unfinished (a stream that ended
   // without finishing): never let that skip the undo actions.
   const onBeforeExit = () => {
-    if (!settled) emergencyExit("error: the run stalled (a stream stopped without finishing)", 1);
+    emergencyExit("error: the run stalled (a stream stopped without finishing)", 1);
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) process.on(s, onSignal);
@@ -71,7 +70,6 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);
   } finally {
-    settled = true;
     for (const s of signals) process.off(s, onSignal);
     process.off("beforeExit", onBeforeExit);
   }

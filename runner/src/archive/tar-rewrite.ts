@@ -54,7 +54,7 @@ export async function rewriteTar(
     for await (const entry of extract) {
       const header = entry.header;
       const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      const { head, read } = header.type === "file" ? await peek(chunks, hooks.peekBytes ?? 0) : { head: Buffer.alloc(0), read: [] };
+      const { head, read } = await peek(chunks, header.type === "file" ? hooks.peekBytes ?? 0 : 0);
       const decision: EntryAction = hooks.onEntry ? await hooks.onEntry(header, head) : { action: "keep" };
       if (decision.action === "drop") {
         await drain(chunks);

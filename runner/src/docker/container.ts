@@ -35,9 +35,14 @@ export function runStateOf(info: ContainerInfo): RunState {
   return "stopped";
 }
 
+/** Where the container's volumes and bind mounts are mounted. */
+export function mountPoints(info: ContainerInfo): string[] {
+  return (info.Mounts ?? []).map((m) => m.Destination);
+}
+
 /** True when `path` is a mount point in the container or lies inside one (volume or bind). */
 export function isMounted(info: ContainerInfo, path: string): boolean {
-  return (info.Mounts ?? []).some((m) => path === m.Destination || path.startsWith(m.Destination.replace(/\/$/, "") + "/"));
+  return mountPoints(info).some((d) => path === d || path.startsWith(d.replace(/\/$/, "") + "/"));
 }
 
 /** Waits until the container runs, and is healthy when it has a healthcheck. */

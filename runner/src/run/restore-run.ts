@@ -1,6 +1,6 @@
 import { statPath } from "../docker/archive.js";
 import { ignoreNotModified } from "../docker/client.js";
-import { containerName, findContainer, isMounted, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
+import { containerName, findContainer, isMounted, mountPoints, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
 import { FailureError, UsageError, VerifyError, oneLine } from "../errors.js";
 import { createProgress } from "../progress.js";
@@ -176,13 +176,13 @@ function directories(records: PathRecord[], where: (path: string) => boolean): s
 }
 
 function mountsInsideAny(info: ContainerInfo, dirs: string[]): string[] {
-  const destinations = (info.Mounts ?? []).map((m) => m.Destination);
+  const destinations = mountPoints(info);
   return dirs.flatMap((d) => mountsInside(destinations, d));
 }
 
 /** Files bind-mounted below `path`: the engine cannot replace them, and they belong to the host. */
 async function fileMountsInside(ctx: RunContext, info: ContainerInfo, path: string): Promise<string[]> {
-  const inside = mountsInside((info.Mounts ?? []).map((m) => m.Destination), path);
+  const inside = mountsInside(mountPoints(info), path);
   const files: string[] = [];
   for (const m of inside) {
     const stat = await statPath(ctx.docker, info.Id, m);

@@ -115,7 +115,7 @@ async function readObject(
         problems.push((err as Error).message);
       }
       const name = header.name.replace(/\/+$/, "");
-      const { head, read } = header.type === "file" ? await peek(chunks, SQLITE_MAGIC.length) : { head: Buffer.alloc(0), read: [] };
+      const { head, read } = await peek(chunks, header.type === "file" ? SQLITE_MAGIC.length : 0);
       const database = databaseOfSidecar(name);
       let spoolTo: string | undefined;
       if (header.type === "file" && isSqliteHeader(head)) {
