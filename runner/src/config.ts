@@ -3,7 +3,7 @@ import { z } from "zod";
 import { UsageError } from "./errors.js";
 import { TRIGGERS, type Trigger } from "./snapshot/manifest.js";
 import type { RetentionPolicy } from "./snapshot/retention.js";
-import { defaultStorePath } from "./store/open-store.js";
+import { defaultStorePath, type StoreSettings } from "./store/open-store.js";
 import { MODES, type Mode } from "./steps/quiesce.js";
 
 /**
@@ -30,6 +30,44 @@ const SETTINGS = {
     env: "OWUI_BACKUP_STORE",
     schema: z.string().min(1, "expected a directory or URL"),
     default: () => defaultStorePath(),
+  },
+  copyTo: {
+    flag: "--copy-to",
+    env: "OWUI_BACKUP_COPY_TO",
+    schema: z
+      .string()
+      .transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))
+      .pipe(z.array(z.string()).min(1)),
+    default: () => [] as string[],
+  },
+  s3Endpoint: {
+    flag: "--s3-endpoint",
+    env: "OWUI_BACKUP_S3_ENDPOINT",
+    schema: z.string().trim().regex(/^https?:\/\/[^\s]+$/, "expected an http(s):// URL"),
+    default: () => undefined as string | undefined,
+  },
+  s3Region: {
+    flag: "--s3-region",
+    env: "OWUI_BACKUP_S3_REGION",
+    schema: z.string().trim().regex(/^[a-z0-9-]+$/, "expected a region name such as us-east-1 or auto"),
+    default: () => undefined as string | undefined,
+  },
+  s3ForcePathStyle: {
+    flag: "--s3-force-path-style",
+    env: "OWUI_BACKUP_S3_FORCE_PATH_STYLE",
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" }))
+      .transform((v) => ["true", "1", "yes"].includes(v)),
+    default: () => undefined as boolean | undefined,
+  },
+  s3PartSize: {
+    flag: "--s3-part-size",
+    env: "OWUI_BACKUP_S3_PART_SIZE",
+    schema: wholeNumber(5, 5120).transform((mib) => mib * 1024 * 1024),
+    default: () => undefined as number | undefined,
   },
   mode: {
     flag: "--mode",
@@ -83,7 +121,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const fromFlag = flags[key];
-    const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : (fromFlag as string | undefined) ?? env[setting.env];
+    const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : fromFlag !== undefined ? String(fromFlag) : env[setting.env];
     if (raw === undefined || raw === "") {
       out[key] = setting.default();
       continue;
@@ -102,8 +140,19 @@ export function retentionPolicy(config: Config): RetentionPolicy {
   return { keepLast: config.keepLast, keepDaily: config.keepDaily, keepWeekly: config.keepWeekly, keepMonthly: config.keepMonthly };
 }
 
-/** Where JSON log lines go: the configured directory, else logs/ inside a local store. */
-export function logDirectory(config: Config, storeDirectory: string | undefined): string | undefined {
+/** How to open stores named by URL: the S3 settings shared by --store and --copy-to. */
+export function storeSettings(config: Config): StoreSettings {
+  return {
+    s3: { endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle },
+    s3PartSize: config.s3PartSize,
+  };
+}
+
+/**
+ * Where JSON log lines go: the configured directory, else logs/ inside a local store, else (a remote
+ * store) logs/ in the per-user data directory of this host.
+ */
+export function logDirectory(config: Config, storeDirectory: string | undefined): string {
   if (config.logDir) return path.resolve(config.logDir);
-  return storeDirectory ? path.join(storeDirectory, "logs") : undefined;
+  return path.join(storeDirectory ?? defaultStorePath(), "logs");
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import readline from "node:readline/promises";
-import { loadConfig, logDirectory, type Config, type Flags } from "../config.js";
+import { loadConfig, logDirectory, storeSettings, type Config, type Flags } from "../config.js";
 import { createDockerClient } from "../docker/client.js";
 import { createLogger } from "../log.js";
 import type { RunContext } from "../run/context.js";
@@ -23,7 +23,7 @@ export function openContext(
   options: { logToFile: boolean; quiet?: boolean },
 ): RunContext & { config: Config } {
   const config = loadConfig(flags);
-  const store = openStore(config.store);
+  const store = openStore(config.store, storeSettings(config));
   const log = createLogger({
     level: config.logLevel,
     directory: options.logToFile ? logDirectory(config, store.localDirectory) : undefined,

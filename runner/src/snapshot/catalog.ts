@@ -89,6 +89,7 @@ export async function resolveSnapshot(store: Store, ref: string, container: stri
 /** Deletes a snapshot: the manifest first, so a half-deleted snapshot is never listed. */
 export async function deleteSnapshot(store: Store, id: string): Promise<void> {
   await store.delete(layout.manifest(id));
+  await store.abortPartialWrites(layout.snapshotPrefix(id));
   const keys: string[] = [];
   for await (const object of store.list(layout.snapshotPrefix(id))) keys.push(object.key);
   // The owner marker goes last: until then the id stays reserved.

@@ -3,18 +3,32 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
 import { LocalStore } from "./local/local-store.js";
+import { createS3Client } from "./s3/s3-client.js";
+import { parseS3Url, type S3Defaults } from "./s3/s3-location.js";
+import { DEFAULT_S3_OPTIONS, S3Store } from "./s3/s3-store.js";
 import type { Store } from "./store.js";
+
+export interface StoreSettings {
+  /** Endpoint, region and path style for s3:// URLs that do not set their own. */
+  s3?: S3Defaults;
+  /** Multipart part size for S3 uploads, in bytes. */
+  s3PartSize?: number | undefined;
+}
 
 /**
  * The one place that turns a store URL into a backend (restic's location registry).
- * A plain path or file:// URL is a local directory.
+ * A plain path or file:// URL is a local directory; s3://BUCKET[/PREFIX] is a bucket. Opening makes
+ * no request: a malformed URL or bucket name is a usage error before anything is sent.
  */
-export function openStore(url: string): Store {
+export function openStore(url: string, settings: StoreSettings = {}, env: NodeJS.ProcessEnv = process.env): Store {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined || /^[a-z]:[\\/]/i.test(url)) return new LocalStore(resolveLocalPath(url));
   if (scheme === "file") return new LocalStore(resolveLocalPath(fileURLToPath(url)));
-  if (scheme === "s3") throw new UsageError(`store ${url}: s3:// stores are not available in this version; use a directory`);
-  throw new UsageError(`store ${url}: unknown scheme ${scheme}://; use a directory path or file:// URL`);
+  if (scheme === "s3") {
+    const where = parseS3Url(url, settings.s3, env);
+    return new S3Store(where, createS3Client(where, env), { ...DEFAULT_S3_OPTIONS, partSize: settings.s3PartSize ?? DEFAULT_S3_OPTIONS.partSize });
+  }
+  throw new UsageError(`store ${url.replace(/\/\/[^/@]*@/, "//")}: unknown scheme ${scheme}://; use a directory, file:// or s3:// URL`);
 }
 
 function resolveLocalPath(p: string): string {

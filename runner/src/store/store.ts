@@ -24,6 +24,11 @@ export interface Store {
   stat(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): AsyncIterable<StoredObject>;
   delete(key: string): Promise<void>;
+  /**
+   * Drops writes under prefix that were started and never finished by a run that is gone (temporary
+   * files, multipart uploads). Returns how many it dropped.
+   */
+  abortPartialWrites(prefix: string): Promise<number>;
 }
 
 export interface StoredObject {

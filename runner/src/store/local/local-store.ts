@@ -173,6 +173,24 @@ export class LocalStore implements Store {
     await this.removeEmptyDirectories(path.dirname(file));
   }
 
+  async abortPartialWrites(prefix: string): Promise<number> {
+    const dir = this.pathOf(prefix.replace(/\/$/, ""));
+    let dropped = 0;
+    const sweep = async (d: string): Promise<void> => {
+      const entries = await fsp.readdir(d, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+      for (const entry of entries) {
+        const full = path.join(d, entry.name);
+        if (entry.isDirectory()) await sweep(full);
+        else if (entry.name.startsWith(TEMP_MARK)) {
+          await fsp.rm(full, { force: true });
+          dropped++;
+        }
+      }
+    };
+    await sweep(dir);
+    return dropped;
+  }
+
   /** Drops `dir` and its parents inside the store while they are empty, so a deleted snapshot leaves no folder behind. */
   private async removeEmptyDirectories(dir: string): Promise<void> {
     while (dir.startsWith(this.root + path.sep)) {
