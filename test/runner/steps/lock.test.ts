@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LockedError } from "../../../runner/src/errors.js";
-import { acquireLock } from "../../../runner/src/steps/lock.js";
+import { acquireLock, LOCK_TTL_MS } from "../../../runner/src/steps/lock.js";
 import { LocalStore } from "../../../runner/src/store/local/local-store.js";
 import { jsonBody } from "../../../runner/src/store/store.js";
 
@@ -51,5 +51,44 @@ describe("run lock", () => {
     const store = newStore();
     await store.put("locks/open-webui.json", jsonBody({ pid: 1, host: "elsewhere", since: "2025-01-01T00:00:00.000Z", command: "watch" }));
     await expect(acquireLock(store, "open-webui", "backup")).rejects.toBeInstanceOf(LockedError);
+  });
+});
+
+describe("run lock across hosts", () => {
+  it("writes owner, time and expiry, and takes over an expired lock from another host", async () => {
+    const store = newStore();
+    const release = await acquireLock(store, "open-webui", "backup");
+    const held = JSON.parse(fs.readFileSync(path.join(store.root, "locks/open-webui.json"), "utf8"));
+    expect(held).toMatchObject({ pid: process.pid, host: os.hostname(), command: "backup" });
+    expect(Date.parse(held.expiresAt) - Date.parse(held.since)).toBeGreaterThanOrEqual(LOCK_TTL_MS - 1000);
+    await release();
+
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await store.put("locks/open-webui.json", jsonBody({ pid: 1, host: "elsewhere", since: "2025-01-01T00:00:00.000Z", command: "watch", expiresAt: past }));
+    const mine = await acquireLock(store, "open-webui", "backup");
+    expect(JSON.parse(fs.readFileSync(path.join(store.root, "locks/open-webui.json"), "utf8")).host).toBe(os.hostname());
+    await mine();
+  });
+
+  it("renews its expiry while the run lasts", async () => {
+    const store = newStore();
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    try {
+      const release = await acquireLock(store, "open-webui", "backup");
+      const read = () => JSON.parse(fs.readFileSync(path.join(store.root, "locks/open-webui.json"), "utf8")).expiresAt as string;
+      const first = read();
+      await vi.advanceTimersByTimeAsync(LOCK_TTL_MS / 2);
+      await vi.waitFor(() => expect(Date.parse(read())).toBeGreaterThan(Date.parse(first)));
+      await release();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("waits for a live lock from another host and says when it expires", async () => {
+    const store = newStore();
+    const future = new Date(Date.now() + 60_000).toISOString();
+    await store.put("locks/open-webui.json", jsonBody({ pid: 1, host: "elsewhere", since: "2025-01-01T00:00:00.000Z", command: "watch", expiresAt: future }));
+    await expect(acquireLock(store, "open-webui", "backup")).rejects.toThrow(`the lock expires at ${future} unless renewed`);
   });
 });
