@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerBackup } from "./commands/backup.js";
+import { registerCopy } from "./commands/copy.js";
 import type { CommandIo } from "./commands/common.js";
 import { registerList } from "./commands/list.js";
 import { registerPrune } from "./commands/prune.js";
@@ -32,6 +33,7 @@ export function buildProgram(io: CommandIo): Command {
   registerVerify(program, io);
   registerPrune(program, io);
   registerStatus(program, io);
+  registerCopy(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,4 +33,29 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 /** The last non-empty line of a text. */
 export function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";
+}
+
+/**
+ * Follows a running process's peak resident memory (the kernel's VmHWM high-water mark) until it
+ * exits; resolves with the last reading in bytes (Linux only).
+ */
+export function followPeakRss(pid: number, everyMs = 100): { stop: () => number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch {
+      /* exited */
+    }
+  };
+  const timer = setInterval(read, everyMs);
+  read();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { runBackup } from "../run/backup-run.js";
 import { summarize } from "../snapshot/manifest.js";
 import { formatBytes } from "../util/format.js";
-import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+import { FailureError } from "../errors.js";
+import { collect, flagsOf, openCopyStores, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 
 export function registerBackup(program: Command, io: CommandIo): void {
   const command = program
@@ -19,8 +20,16 @@ export function registerBackup(program: Command, io: CommandIo): void {
     const flags = flagsOf(cmd);
     // --path means "back up these paths" here (in restore it picks one path to restore).
     const ctx = openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json) });
-    const result = await runBackup(ctx, { trigger: ctx.config.trigger });
+    const copyTo = openCopyStores(ctx.config.copyTo, ctx.store, ctx.config);
+    const result = await runBackup(ctx, { trigger: ctx.config.trigger, copyTo });
     const { manifest } = result;
+    const failedCopies = result.copies.filter((c) => !c.ok);
+    const copyFailure = () => {
+      if (failedCopies.length === 0) return;
+      throw new FailureError(
+        `snapshot ${manifest.id} is in ${ctx.store.location}, but copying it failed for ${failedCopies.map((c) => `${c.store} (${c.error})`).join("; ")}`,
+      );
+    };
     if (flags.json) {
       printJson(io, {
         ...summarize(manifest),
@@ -30,10 +39,12 @@ export function registerBackup(program: Command, io: CommandIo): void {
         warnings: result.warnings,
         removed: result.retention?.removed ?? [],
         store: ctx.store.location,
+        copies: result.copies,
       });
-      return;
+      return copyFailure();
     }
     ctx.log.info(`${manifest.files} files, ${formatBytes(manifest.sizeBytes)} in ${(result.durationMs / 1000).toFixed(1)}s`);
     io.stdout.write(`${manifest.id}\n`);
+    copyFailure();
   });
 }

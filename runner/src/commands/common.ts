@@ -4,7 +4,9 @@ import { loadConfig, logDirectory, storeSettings, type Config, type Flags } from
 import { createDockerClient } from "../docker/client.js";
 import { createLogger } from "../log.js";
 import type { RunContext } from "../run/context.js";
+import { UsageError } from "../errors.js";
 import { openStore } from "../store/open-store.js";
+import type { Store } from "../store/store.js";
 
 export interface CommandIo {
   signal: AbortSignal;
@@ -31,6 +33,17 @@ export function openContext(
     quiet: Boolean(options.quiet),
   });
   return { config, store, log, docker: createDockerClient(), signal: io.signal };
+}
+
+/** The stores named by --copy-to / --to, opened (no request yet) and checked to differ from the source. */
+export function openCopyStores(urls: string[], source: Store, config: Config): Store[] {
+  const stores = urls.map((url) => openStore(url, storeSettings(config)));
+  const seen = new Set([source.location]);
+  for (const store of stores) {
+    if (seen.has(store.location)) throw new UsageError(`${store.location} is named twice as a store; each copy needs a different store`);
+    seen.add(store.location);
+  }
+  return stores;
 }
 
 export function printJson(io: CommandIo, value: unknown): void {

@@ -8,6 +8,8 @@ import { MANIFEST_FORMAT, type Manifest, type PathRecord, type Trigger } from ".
 import { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { applyRetention, checkPolicy, type RetentionResult } from "../steps/apply-retention.js";
+import { copyToStores, type CopyReport } from "../steps/copy-to-stores.js";
+import type { Store } from "../store/store.js";
 import { archivePath, type SqliteHandling } from "../steps/archive-path.js";
 import { detectExternalData, externalWarning } from "../steps/detect-external.js";
 import { acquireLock } from "../steps/lock.js";
@@ -27,12 +29,15 @@ export interface BackupOptions {
   lockHeld?: boolean;
   /** Retention runs after a successful backup unless this is false (restore's safety snapshot). */
   applyRetention?: boolean;
+  /** Further stores that get the same snapshot (--copy-to), each with the same retention. */
+  copyTo?: Store[];
 }
 
 export interface BackupResult {
   manifest: Manifest;
   warnings: string[];
   retention?: RetentionResult;
+  copies: CopyReport[];
   durationMs: number;
 }
 
@@ -164,7 +169,13 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
         return undefined;
       });
     }
-    return { manifest, warnings, ...(retention ? { retention } : {}), durationMs: Date.now() - started.getTime() };
+    const copies = await copyToStores(
+      ctx,
+      options.copyTo ?? [],
+      manifest,
+      options.applyRetention !== false ? retentionPolicy(config) : undefined,
+    );
+    return { manifest, warnings, ...(retention ? { retention } : {}), copies, durationMs: Date.now() - started.getTime() };
   } catch (err) {
     await cleanup.run();
     await recordRun(store, container, {

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import { oneLine, UsageError, FailureError } from "../errors.js";
+import { createProgress } from "../progress.js";
+import { readCatalog, resolveSnapshot } from "../snapshot/catalog.js";
+import { copySnapshot, type CopyResult } from "../snapshot/copy.js";
+import type { Manifest } from "../snapshot/manifest.js";
+import { formatBytes } from "../util/format.js";
+import { collect, flagsOf, openCopyStores, openContext, printJson, type CommandIo } from "./common.js";
+
+export function registerCopy(program: Command, io: CommandIo): void {
+  program
+    .command("copy")
+    .description("copy snapshots from the store to other stores, skipping those already there")
+    .argument("[snapshot]", 'a snapshot id or "latest" (latest of --container)')
+    .option("--all", "every snapshot in the store, of every container, oldest first")
+    .requiredOption("--to <dir|url>", "the store to copy into (repeatable)", collect)
+    .option("--json", "print a JSON array of results")
+    .action(async (ref: string | undefined, _options: unknown, cmd: Command) => {
+      const flags = flagsOf(cmd);
+      if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
+      if (!ref && !flags.all) throw new UsageError('name a snapshot (an id or "latest") or give --all');
+      const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+      const targets = openCopyStores(flags.to as string[], ctx.store, ctx.config);
+      const snapshots: Manifest[] = flags.all
+        ? (await readCatalog(ctx.store)).snapshots.reverse()
+        : [await resolveSnapshot(ctx.store, ref!, ctx.config.container)];
+      const results: (Partial<CopyResult> & { id: string; store: string; ok: boolean; error?: string })[] = [];
+      for (const target of targets) {
+        for (const manifest of snapshots) {
+          const progress = createProgress(`copy ${manifest.id}`);
+          try {
+            const result = await copySnapshot(ctx.store, target, manifest, { signal: ctx.signal, log: ctx.log, onBytes: progress.add });
+            results.push({ ...result, store: target.location, ok: true });
+            ctx.log.info(
+              { id: manifest.id, store: target.location, status: result.status },
+              result.status === "present" ? `${manifest.id} is already in ${target.location}` : `copied ${manifest.id} to ${target.location} (${formatBytes(result.bytes)})`,
+            );
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            results.push({ id: manifest.id, store: target.location, ok: false, error: oneLine(err) });
+            ctx.log.error({ id: manifest.id, store: target.location }, `${manifest.id} → ${target.location}: ${oneLine(err)}`);
+          } finally {
+            progress.done();
+          }
+        }
+      }
+      if (flags.json) printJson(io, results);
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0) throw new FailureError(`${failed.length} of ${results.length} copies failed; the first: ${failed[0]!.id} → ${failed[0]!.store}: ${failed[0]!.error}`);
+    });
+}

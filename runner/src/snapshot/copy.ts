@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Logger } from "pino";
+import { CountingStream, HashingStream } from "../archive/hashing.js";
+import { FailureError } from "../errors.js";
+import { layout } from "../store/layout.js";
+import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
+import { currentOwner, isDeadOwner, type Owner } from "../util/owner.js";
+import { Stages } from "../util/settle.js";
+import { deleteSnapshot } from "./catalog.js";
+import type { Manifest } from "./manifest.js";
+
+/** An incomplete copy whose writer is on another host is replaced only once it is this old. */
+const FOREIGN_INCOMPLETE_AGE_MS = 48 * 3600 * 1000;
+
+export interface CopyResult {
+  id: string;
+  /** "copied" now, or "present" because the target already holds the identical snapshot. */
+  status: "copied" | "present";
+  bytes: number;
+}
+
+/**
+ * Copies one complete snapshot to another store under the same id, byte for byte: every object is
+ * checked against the manifest's size and sha256 on the way, and the manifest is written last, so
+ * the copy is listed only once it is whole. A failed copy removes what it wrote.
+ */
+export async function copySnapshot(
+  source: Store,
+  target: Store,
+  manifest: Manifest,
+  options: { signal: AbortSignal; log: Logger; onBytes?: (n: number) => void },
+): Promise<CopyResult> {
+  const id = manifest.id;
+  const manifestBytes = await readSmallObject(source, layout.manifest(id));
+  if (await target.stat(layout.manifest(id))) {
+    const existing = await readSmallObject(target, layout.manifest(id));
+    if (sha256(existing) === sha256(manifestBytes)) return { id, status: "present", bytes: 0 };
+    throw new FailureError(`snapshot ${id} in ${target.location} differs from the one in ${source.location}; left both as they are`);
+  }
+  await reserve(target, id);
+  let bytes = 0;
+  try {
+    for (const object of manifest.objects) {
+      const key = layout.object(id, object.name);
+      const hashing = new HashingStream();
+      const through = new PassThrough();
+      const stages = new Stages(options.signal);
+      const body = await source.get(key, { signal: stages.signal });
+      const counting = new CountingStream(options.onBytes);
+      await stages.settle([
+        pipeline(body, hashing, counting, through, { signal: stages.signal }),
+        target.put(key, through, { signal: stages.signal }),
+      ] as const);
+      if (hashing.bytes !== object.size || hashing.digest() !== object.sha256) {
+        throw new FailureError(
+          `${object.name} of snapshot ${id} in ${source.location} does not match its manifest; run \`owui-backup verify ${id}\` there`,
+        );
+      }
+      bytes += object.size;
+    }
+    await target.put(layout.manifest(id), manifestBytes);
+  } catch (err) {
+    await deleteSnapshot(target, id).catch((cleanupErr: unknown) =>
+      options.log.warn(`could not remove the incomplete copy of ${id} from ${target.location}: ${(cleanupErr as Error).message}`),
+    );
+    throw err;
+  }
+  return { id, status: "copied", bytes };
+}
+
+/** Reserves the id in the target, replacing an incomplete copy left by a run that is gone. */
+async function reserve(target: Store, id: string): Promise<void> {
+  const owner = jsonBody(currentOwner(`copy ${id}`));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await target.putIfAbsent(layout.owner(id), owner)) return;
+    const holder = (await readJsonObject(target, layout.owner(id)).catch(() => undefined)) as Owner | undefined;
+    const gone = !holder || isDeadOwner(holder) || Date.now() - Date.parse(holder.since) > FOREIGN_INCOMPLETE_AGE_MS;
+    if (!gone) {
+      throw new FailureError(`snapshot ${id} is being written to ${target.location} by pid ${holder.pid} on ${holder.host} since ${holder.since}`);
+    }
+    await deleteSnapshot(target, id);
+  }
+  throw new FailureError(`could not reserve snapshot ${id} in ${target.location}`);
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
