@@ -29,7 +29,7 @@ export interface S3StoreOptions {
   pageSize?: number;
 }
 
-export const DEFAULT_S3_OPTIONS: S3StoreOptions = { partSize: 16 * 1024 * 1024, queueSize: 3 };
+export const DEFAULT_S3_OPTIONS: S3StoreOptions = { partSize: 8 * 1024 * 1024, queueSize: 2 };
 const MAX_PARTS = 10_000;
 
 /**
