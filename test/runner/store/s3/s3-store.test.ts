@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { CreateMultipartUploadCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +90,38 @@ describe("s3 store", () => {
     const results = await Promise.all([1, 2, 3].map((i) => store.putIfAbsent("locks/c.json", Buffer.from(String(i)))));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await keys(store)).toEqual(["locks/c.json"]);
+  });
+});
+
+describe("s3 store retries", () => {
+  it("backs off and retries throttling and 5xx answers, up to 5 attempts", async () => {
+    // A proxy in front of the server that answers the first three requests with 503 SlowDown.
+    const target = new URL(s3.endpoint ?? "");
+    let refused = 0;
+    const proxy = http.createServer((req, res) => {
+      if (refused < 3) {
+        refused++;
+        req.resume();
+        res.writeHead(503, { "content-type": "application/xml" }).end("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        return;
+      }
+      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const where = parseS3Url(s3.url(fresh()), { endpoint, forcePathStyle: true }, s3.env);
+      const store = new S3Store(where, createS3Client(where, s3.env));
+      await store.put("k", Buffer.from("after three refusals"));
+      expect(refused).toBe(3);
+      expect((await readSmallObject(store, "k")).toString()).toBe("after three refusals");
+    } finally {
+      proxy.close();
+    }
   });
 });
 
