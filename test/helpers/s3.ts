@@ -83,6 +83,7 @@ function describeTarget(t: {
   prefix: string;
   close: () => Promise<void>;
 }): TestS3 {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const client = new S3Client({
     region: t.region,
     forcePathStyle: t.pathStyle === "true",

@@ -16,7 +16,29 @@ describe("config", () => {
     expect(loadConfig({ paths: ["/x", "/y"] }, {}).paths).toEqual(["/x", "/y"]);
   });
 
+  it("reads the S3 settings and the stores to copy to", () => {
+    const config = loadConfig(
+      { s3ForcePathStyle: true, copyTo: ["/mnt/nas/owui", "s3://second/copy"] },
+      { OWUI_BACKUP_S3_ENDPOINT: "https://s3.us-west-004.backblazeb2.com", OWUI_BACKUP_S3_REGION: "us-west-004", OWUI_BACKUP_S3_PART_SIZE: "64" },
+    );
+    expect(config).toMatchObject({
+      s3Endpoint: "https://s3.us-west-004.backblazeb2.com",
+      s3Region: "us-west-004",
+      s3ForcePathStyle: true,
+      s3PartSize: 64 * 1024 * 1024,
+      copyTo: ["/mnt/nas/owui", "s3://second/copy"],
+    });
+    expect(loadConfig({}, { OWUI_BACKUP_COPY_TO: "/a, s3://b/c", OWUI_BACKUP_S3_FORCE_PATH_STYLE: "false" })).toMatchObject({
+      copyTo: ["/a", "s3://b/c"],
+      s3ForcePathStyle: false,
+    });
+    expect(loadConfig({}, {})).toMatchObject({ copyTo: [], s3Endpoint: undefined, s3PartSize: undefined });
+  });
+
   it.each([
+    [{}, { OWUI_BACKUP_S3_ENDPOINT: "s3.example.com" }, /invalid OWUI_BACKUP_S3_ENDPOINT "s3.example.com": expected an http\(s\):\/\/ URL/],
+    [{}, { OWUI_BACKUP_S3_FORCE_PATH_STYLE: "maybe" }, /invalid OWUI_BACKUP_S3_FORCE_PATH_STYLE "maybe": expected true or false/],
+    [{ s3PartSize: "2" }, {}, /invalid --s3-part-size "2": expected at least 5/],
     [{ mode: "fast" }, {}, /invalid --mode "fast": expected one of auto, online, pause, stop/],
     [{}, { OWUI_BACKUP_KEEP_LAST: "ten" }, /invalid OWUI_BACKUP_KEEP_LAST "ten": expected a whole number/],
     [{ compressionLevel: "12" }, {}, /invalid --compression-level "12": expected at most 9/],

@@ -3,7 +3,7 @@ import { runBackup } from "../run/backup-run.js";
 import { summarize } from "../snapshot/manifest.js";
 import { formatBytes } from "../util/format.js";
 import { FailureError } from "../errors.js";
-import { collect, flagsOf, openCopyStores, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 
 export function registerBackup(program: Command, io: CommandIo): void {
   const command = program
@@ -19,9 +19,8 @@ export function registerBackup(program: Command, io: CommandIo): void {
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
     // --path means "back up these paths" here (in restore it picks one path to restore).
-    const ctx = openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json) });
-    const copyTo = openCopyStores(ctx.config.copyTo, ctx.store, ctx.config);
-    const result = await runBackup(ctx, { trigger: ctx.config.trigger, copyTo });
+    const ctx = openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
+    const result = await runBackup(ctx, { trigger: ctx.config.trigger, copyTo: ctx.copies });
     const { manifest } = result;
     const failedCopies = result.copies.filter((c) => !c.ok);
     const copyFailure = () => {

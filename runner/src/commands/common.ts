@@ -22,21 +22,23 @@ export function flagsOf(command: Command): Flags {
 export function openContext(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean },
-): RunContext & { config: Config } {
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean },
+): RunContext & { config: Config; copies: Store[] } {
   const config = loadConfig(flags);
   const store = openStore(config.store, storeSettings(config));
+  // Opened (not contacted) before the logger creates its directory: a bad URL changes nothing.
+  const copies = options.copies ? openCopyStores(config.copyTo, store, config) : [];
   const log = createLogger({
     level: config.logLevel,
     directory: options.logToFile ? logDirectory(config, store.localDirectory) : undefined,
     prefix: "backup",
     quiet: Boolean(options.quiet),
   });
-  return { config, store, log, docker: createDockerClient(), signal: io.signal };
+  return { config, store, copies, log, docker: createDockerClient(), signal: io.signal };
 }
 
 /** The stores named by --copy-to / --to, opened (no request yet) and checked to differ from the source. */
-export function openCopyStores(urls: string[], source: Store, config: Config): Store[] {
+function openCopyStores(urls: string[], source: Store, config: Config): Store[] {
   const stores = urls.map((url) => openStore(url, storeSettings(config)));
   const seen = new Set([source.location]);
   for (const store of stores) {

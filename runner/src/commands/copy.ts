@@ -5,7 +5,7 @@ import { readCatalog, resolveSnapshot } from "../snapshot/catalog.js";
 import { copySnapshot, type CopyResult } from "../snapshot/copy.js";
 import type { Manifest } from "../snapshot/manifest.js";
 import { formatBytes } from "../util/format.js";
-import { collect, flagsOf, openCopyStores, openContext, printJson, type CommandIo } from "./common.js";
+import { collect, flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
 export function registerCopy(program: Command, io: CommandIo): void {
   program
@@ -19,8 +19,9 @@ export function registerCopy(program: Command, io: CommandIo): void {
       const flags = flagsOf(cmd);
       if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
       if (!ref && !flags.all) throw new UsageError('name a snapshot (an id or "latest") or give --all');
-      const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
-      const targets = openCopyStores(flags.to as string[], ctx.store, ctx.config);
+      // --to names the targets here; the same setting as backup's --copy-to.
+      const ctx = openContext({ ...flags, copyTo: flags.to }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
+      const targets = ctx.copies;
       const snapshots: Manifest[] = flags.all
         ? (await readCatalog(ctx.store)).snapshots.reverse()
         : [await resolveSnapshot(ctx.store, ref!, ctx.config.container)];

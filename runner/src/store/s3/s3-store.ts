@@ -31,6 +31,8 @@ export interface S3StoreOptions {
 
 export const DEFAULT_S3_OPTIONS: S3StoreOptions = { partSize: 8 * 1024 * 1024, queueSize: 2 };
 const MAX_PARTS = 10_000;
+const PROBE_MARK = ".probe-";
+const isProbeKey = (key: string) => (key.split("/").at(-1) ?? "").startsWith(PROBE_MARK);
 
 /**
  * A store in an S3 bucket under a key prefix (AWS S3, or any S3-compatible server: MinIO, B2, R2).
@@ -69,7 +71,7 @@ export class S3Store implements Store {
   }
 
   async checkWritable(): Promise<void> {
-    const probe = this.objectKey(`.probe-${randomBytes(6).toString("hex")}`);
+    const probe = this.objectKey(`${PROBE_MARK}${randomBytes(6).toString("hex")}`);
     await this.send("checking that it can be written", async () => {
       await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: probe, Body: new Uint8Array() }));
       await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: probe }));
@@ -158,7 +160,12 @@ export class S3Store implements Store {
       throw err;
     });
     const body = response.Body as Readable;
-    options.signal?.addEventListener("abort", () => body.destroy(options.signal!.reason as Error), { once: true });
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => body.destroy(signal.reason as Error);
+      signal.addEventListener("abort", onAbort, { once: true });
+      body.once("close", () => signal.removeEventListener("abort", onAbort));
+    }
     return body;
   }
 
@@ -182,7 +189,7 @@ export class S3Store implements Store {
   async *list(prefix: string): AsyncIterable<StoredObject> {
     const full = prefix === "" ? (this.where.prefix ? `${this.where.prefix}/` : "") : this.objectKey(prefix.replace(/\/$/, "")) + (prefix.endsWith("/") ? "/" : "");
     for await (const object of this.listRaw(full)) {
-      if (object.key.endsWith("/") || isClaimKey(object.key) || object.key.includes("/.probe-")) continue;
+      if (object.key.endsWith("/") || isClaimKey(object.key) || isProbeKey(object.key)) continue;
       yield { key: this.storeKey(object.key), size: object.size };
     }
   }
