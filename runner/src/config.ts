@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
+import { withoutUserInfo } from "./util/format.js";
 import { TRIGGERS, type Trigger } from "./snapshot/manifest.js";
 import type { RetentionPolicy } from "./snapshot/retention.js";
 import { defaultStorePath, type StoreSettings } from "./store/open-store.js";
@@ -129,7 +130,8 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     const parsed = (setting.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const source = fromFlag !== undefined ? setting.flag : setting.env;
-      throw new UsageError(`invalid ${source} "${raw}": ${parsed.error.issues[0]?.message ?? "invalid value"}`);
+      // URLs may carry a user:secret@ part by mistake; never echo it.
+      throw new UsageError(`invalid ${source} "${withoutUserInfo(raw)}": ${parsed.error.issues[0]?.message ?? "invalid value"}`);
     }
     out[key] = parsed.data;
   }

@@ -40,10 +40,10 @@ export function openContext(
 /** The stores named by --copy-to / --to, opened (no request yet) and checked to differ from the source. */
 function openCopyStores(urls: string[], source: Store, config: Config): Store[] {
   const stores = urls.map((url) => openStore(url, storeSettings(config)));
-  const seen = new Set([source.location]);
+  const seen = new Set([source.identity]);
   for (const store of stores) {
-    if (seen.has(store.location)) throw new UsageError(`${store.location} is named twice as a store; each copy needs a different store`);
-    seen.add(store.location);
+    if (seen.has(store.identity)) throw new UsageError(`${store.location} is named twice as a store; each copy needs a different store`);
+    seen.add(store.identity);
   }
   return stores;
 }

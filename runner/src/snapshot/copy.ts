@@ -3,7 +3,7 @@ import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
-import { FailureError } from "../errors.js";
+import { FailureError, NotFoundError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
 import { currentOwner, isDeadOwner, type Owner } from "../util/owner.js";
@@ -75,7 +75,15 @@ async function reserve(target: Store, id: string): Promise<void> {
   const owner = jsonBody(currentOwner(`copy ${id}`));
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await target.putIfAbsent(layout.owner(id), owner)) return;
-    const holder = (await readJsonObject(target, layout.owner(id)).catch(() => undefined)) as Owner | undefined;
+    // Only "not there" or "not JSON" count as no owner; a store that fails to answer stops the copy.
+    const holder = (await readJsonObject(target, layout.owner(id)).catch((err: unknown) => {
+      if (err instanceof NotFoundError || err instanceof SyntaxError) return undefined;
+      throw err;
+    })) as Owner | undefined;
+    // Another run may have completed the same copy in the meantime: never delete a complete snapshot.
+    if (await target.stat(layout.manifest(id))) {
+      throw new FailureError(`snapshot ${id} appeared in ${target.location} while copying; run the copy again to compare it`);
+    }
     const gone = !holder || isDeadOwner(holder) || Date.now() - Date.parse(holder.since) > FOREIGN_INCOMPLETE_AGE_MS;
     if (!gone) {
       throw new FailureError(`snapshot ${id} is being written to ${target.location} by pid ${holder.pid} on ${holder.host} since ${holder.since}`);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { LockedError, NotFoundError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, type Store } from "../store/store.js";
@@ -14,10 +15,12 @@ const LOCK_RENEW_MS = 2 * 60 * 1000;
 /** The lock object: who holds it, since when, and until when it is valid unless renewed. */
 export interface LockHolder extends Owner {
   expiresAt?: string;
+  /** Random per acquisition: two runs in one process in the same millisecond are still told apart. */
+  token?: string;
 }
 
-const sameOwner = (a: Owner | undefined, b: Owner | undefined) =>
-  Boolean(a && b && a.pid === b.pid && a.host === b.host && a.since === b.since);
+const sameOwner = (a: LockHolder | undefined, b: LockHolder | undefined) =>
+  Boolean(a && b && a.pid === b.pid && a.host === b.host && a.since === b.since && a.token === b.token);
 
 /** A holder that cannot still be running: its process is gone from this host, or its lock expired. */
 export function isStaleHolder(holder: LockHolder, now = Date.now()): boolean {
@@ -35,7 +38,7 @@ async function readHolder(store: Store, key: string): Promise<LockHolder | "abse
   }
 }
 
-const lockBody = (owner: Owner) => jsonBody({ ...owner, expiresAt: new Date(Date.now() + LOCK_TTL_MS).toISOString() });
+const lockBody = (owner: LockHolder) => jsonBody({ ...owner, expiresAt: new Date(Date.now() + LOCK_TTL_MS).toISOString() });
 
 /**
  * Takes the run lock for a container in a store: one backup, restore or prune at a time, also across
@@ -45,11 +48,13 @@ const lockBody = (owner: Owner) => jsonBody({ ...owner, expiresAt: new Date(Date
  */
 export async function acquireLock(store: Store, container: string, command: string): Promise<() => Promise<void>> {
   const key = layout.lock(container);
-  const mine = currentOwner(command);
+  const mine: LockHolder = { ...currentOwner(command), token: randomBytes(8).toString("hex") };
   for (let attempt = 0; attempt < 8; attempt++) {
     if (await store.putIfAbsent(key, lockBody(mine))) return holdLock(store, key, mine);
     const holder = await readHolder(store, key);
     if (holder === "absent") continue; // released in between: try again
+    // Our own write, reported as a conflict when a lost response was retried against a conditional write.
+    if (holder !== "unreadable" && sameOwner(holder, mine)) return holdLock(store, key, mine);
     if (holder === "unreadable") {
       // It may be mid-write on a store without atomic create; look again before giving up.
       await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
@@ -66,7 +71,7 @@ export async function acquireLock(store: Store, container: string, command: stri
     const marker = `${key}.takeover-${holder.pid}-${Date.parse(holder.since)}`;
     if (await store.putIfAbsent(marker, lockBody(mine))) {
       // Still the same stale holder? Then it is ours to remove; otherwise someone was quicker.
-      if (sameOwner((await readHolder(store, key)) as Owner, holder)) await store.delete(key);
+      if (sameOwner((await readHolder(store, key)) as LockHolder, holder)) await store.delete(key);
       await store.delete(marker);
     } else {
       const taker = await readHolder(store, marker);
@@ -77,15 +82,22 @@ export async function acquireLock(store: Store, container: string, command: stri
 }
 
 /** Renews the lock while the run lasts; the returned function stops renewing and removes it. */
-function holdLock(store: Store, key: string, mine: Owner): () => Promise<void> {
+function holdLock(store: Store, key: string, mine: LockHolder): () => Promise<void> {
+  let released = false;
+  let renewing: Promise<void> = Promise.resolve();
   const renew = async () => {
     // Only a lock that is still ours is renewed: after an expiry someone else may hold it.
-    if (sameOwner((await readHolder(store, key)) as Owner, mine)) await store.put(key, lockBody(mine));
+    if (sameOwner((await readHolder(store, key)) as LockHolder, mine) && !released) await store.put(key, lockBody(mine));
   };
-  const timer = setInterval(() => void renew().catch(() => undefined), LOCK_RENEW_MS);
+  const timer = setInterval(() => {
+    renewing = renewing.then(renew).catch(() => undefined);
+  }, LOCK_RENEW_MS);
   timer.unref();
   return async () => {
+    released = true;
     clearInterval(timer);
-    if (sameOwner((await readHolder(store, key)) as Owner, mine)) await store.delete(key);
+    // A renewal in flight must land before the delete, or it would bring the lock back.
+    await renewing;
+    if (sameOwner((await readHolder(store, key)) as LockHolder, mine)) await store.delete(key);
   };
 }

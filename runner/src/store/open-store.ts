@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
+import { withoutUserInfo } from "../util/format.js";
 import { LocalStore } from "./local/local-store.js";
 import { createS3Client } from "./s3/s3-client.js";
 import { parseS3Url, type S3Defaults } from "./s3/s3-location.js";
@@ -28,7 +29,7 @@ export function openStore(url: string, settings: StoreSettings = {}, env: NodeJS
     const where = parseS3Url(url, settings.s3, env);
     return new S3Store(where, createS3Client(where, env), { ...DEFAULT_S3_OPTIONS, partSize: settings.s3PartSize ?? DEFAULT_S3_OPTIONS.partSize });
   }
-  throw new UsageError(`store ${url.replace(/\/\/[^/@]*@/, "//")}: unknown scheme ${scheme}://; use a directory, file:// or s3:// URL`);
+  throw new UsageError(`store ${withoutUserInfo(url)}: unknown scheme ${scheme}://; use a directory, file:// or s3:// URL`);
 }
 
 function resolveLocalPath(p: string): string {

@@ -14,6 +14,8 @@ import type { Readable } from "node:stream";
 export interface Store {
   /** Where the store is, for messages and output. Never holds a credential. */
   readonly location: string;
+  /** What makes two stores the same place (for S3 also the endpoint and profile); never a credential. */
+  readonly identity: string;
   /** A directory on this host where logs and state may live, when the store is local. */
   readonly localDirectory?: string;
   /** Fails with a one-line error when the store cannot be written, leaving nothing behind. */

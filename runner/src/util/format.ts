@@ -16,3 +16,11 @@ export function formatAge(seconds: number): string {
   if (seconds < 36 * 3600) return `${(seconds / 3600).toFixed(1)}h`;
   return `${(seconds / 86400).toFixed(1)}d`;
 }
+
+/**
+ * A URL-like text with any user part (user:secret@) removed, for messages. Greedy up to the last "@"
+ * before the query, because secret keys may contain "/".
+ */
+export function withoutUserInfo(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^?#]*@/i, "$1").replace(/\?.*$/, "");
+}

@@ -18,10 +18,12 @@ const DIR_MODE = 0o700;
  */
 export class LocalStore implements Store {
   readonly location: string;
+  readonly identity: string;
   readonly localDirectory: string;
 
   constructor(readonly root: string) {
     this.location = root;
+    this.identity = `file://${root}`;
     this.localDirectory = root;
   }
 

@@ -54,6 +54,8 @@ export function createS3Client(location: S3Location, env: NodeJS.ProcessEnv = pr
     ...(credentials ? { credentials } : {}),
     // The SDK's standard retry mode backs off on throttling, 5xx and dropped connections.
     maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : 5,
-    requestHandler: { connectionTimeout: 10_000 },
+    // A server that accepts the connection and then goes silent for 2 minutes fails the attempt (and is
+    // retried) instead of hanging the run.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
   });
 }

@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { withoutUserInfo } from "../../util/format.js";
 
 /** Settings that apply to every s3:// store unless its URL says otherwise (flags and OWUI_BACKUP_S3_* env). */
 export interface S3Defaults {
@@ -28,12 +29,13 @@ const QUERY_KEYS = ["endpoint", "region", "path-style", "profile"] as const;
  * with it is a usage error found before any request; no message repeats the URL's user part.
  */
 export function parseS3Url(url: string, defaults: S3Defaults = {}, env: NodeJS.ProcessEnv = process.env): S3Location {
-  const match = /^s3:\/\/([^/?#]*)([^?#]*)(\?[^#]*)?$/i.exec(url);
-  if (!match) throw new UsageError(`store ${safeForMessage(url)}: expected s3://BUCKET[/PREFIX]`);
-  const [, authority = "", rawPath = "", rawQuery] = match;
-  if (authority.includes("@")) {
+  // Checked before anything is echoed: a secret key may contain "/", so "@" anywhere before the query counts.
+  if (/^[^?#]*@/.test(url)) {
     throw new UsageError("an s3:// store URL must not hold credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or their *_FILE forms, or AWS_PROFILE) instead");
   }
+  const match = /^s3:\/\/([^/?#]*)([^?#]*)(\?[^#]*)?$/i.exec(url);
+  if (!match) throw new UsageError(`store ${withoutUserInfo(url)}: expected s3://BUCKET[/PREFIX]`);
+  const [, authority = "", rawPath = "", rawQuery] = match;
   const bucket = authority;
   const problem = bucketNameProblem(bucket);
   if (problem) throw new UsageError(`store s3://${bucket}: invalid bucket name (${problem})`);
@@ -54,6 +56,7 @@ export function parseS3Url(url: string, defaults: S3Defaults = {}, env: NodeJS.P
   const forcePathStyle =
     pathStyle !== null ? parseBoolean(pathStyle, `store ${display}: path-style`) : defaults.forcePathStyle ?? endpoint !== undefined;
   const region = query.get("region") ?? defaults.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  if (!/^[a-z0-9-]+$/.test(region)) throw new UsageError(`store ${display}: region "${region}" is not a region name such as us-east-1 or auto`);
   const profile = query.get("profile") ?? undefined;
   return { bucket, prefix, region, forcePathStyle, display, ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}) };
 }
@@ -90,9 +93,4 @@ export function parseBoolean(value: string, what: string): boolean {
   if (["true", "1", "yes", "on"].includes(v)) return true;
   if (["false", "0", "no", "off"].includes(v)) return false;
   throw new UsageError(`${what}: expected true or false, got "${value}"`);
-}
-
-/** The URL without a user part or query, for messages about a URL that failed to parse. */
-function safeForMessage(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, "//").replace(/\?.*$/, "");
 }

@@ -41,6 +41,7 @@ const isProbeKey = (key: string) => (key.split("/").at(-1) ?? "").startsWith(PRO
  */
 export class S3Store implements Store {
   readonly location: string;
+  readonly identity: string;
 
   constructor(
     readonly where: S3Location,
@@ -48,6 +49,7 @@ export class S3Store implements Store {
     private readonly options: S3StoreOptions = DEFAULT_S3_OPTIONS,
   ) {
     this.location = where.display;
+    this.identity = `${where.display} ${where.endpoint ?? "aws"} ${where.profile ?? ""}`;
   }
 
   private objectKey(key: string): string {
@@ -141,8 +143,10 @@ export class S3Store implements Store {
           await this.putBytes(Key, body, undefined, `creating ${key}`, true);
           return true;
         } catch (err) {
-          // Servers with conditional writes (AWS, R2, MinIO) say 412 when someone else created it.
-          if ((err as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode === 412) return false;
+          // Servers with conditional writes (AWS, R2, MinIO) say 412 when someone else created it, and
+          // 409 while someone else's conditional write of it is in flight.
+          const status = (err as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode;
+          if (status === 412 || status === 409) return false;
           throw err;
         }
       },
@@ -234,8 +238,10 @@ export class S3Store implements Store {
         markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
       }
     } catch (err) {
-      // Some S3-compatible servers cannot list uploads; the bucket's lifecycle rule is the fallback there.
-      if ((err as Error).name === "NotImplemented" || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 501) return aborted;
+      // Some S3-compatible servers cannot list uploads, and a key may lack the permission; the bucket's
+      // lifecycle rule (abort incomplete uploads after a day) is the fallback there.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if ((err as Error).name === "NotImplemented" || status === 501 || status === 403) return aborted;
       throw explainS3Error(err, this.where, "aborting unfinished uploads");
     }
     return aborted;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../../runner/src/errors.js";
+import { loadConfig } from "../../../../runner/src/config.js";
 import { openStore } from "../../../../runner/src/store/open-store.js";
 import { bucketNameProblem, parseS3Url } from "../../../../runner/src/store/s3/s3-location.js";
 
@@ -46,11 +47,23 @@ describe("s3:// store URLs", () => {
     for (const ok of ["abc", "my-backups", "backups.example.com", "a1-b2.c3"]) expect(bucketNameProblem(ok)).toBeUndefined();
   });
 
+  it("tells stores apart by endpoint and profile, not only by bucket and prefix", () => {
+    const a = openStore("s3://backups/p?endpoint=http://127.0.0.1:9000");
+    expect(openStore("s3://backups/p?endpoint=https://s3.eu-central-1.amazonaws.com").identity).not.toBe(a.identity);
+    expect(openStore("s3://backups/p?endpoint=http://127.0.0.1:9000&profile=nas").identity).not.toBe(a.identity);
+    expect(openStore("s3://backups/p/?endpoint=http://127.0.0.1:9000").identity).toBe(a.identity);
+  });
+
   it("refuses credentials in the URL without repeating them", () => {
     const message = usage(() => openStore("s3://AKIAEXAMPLE:TopSecret@bucket/p"));
     expect(message).toMatch(/must not hold credentials/);
     expect(message).not.toContain("TopSecret");
     expect(usage(() => openStore("s3://bucket/p?endpoint=https://u:TopSecret@host"))).not.toContain("TopSecret");
+    // Secret keys often contain "/": still refused, still not echoed.
+    for (const url of ["s3://AKIAEXAMPLE:wJalr/TopSecret@mybucket/prefix", "gs://AKIA:se/TopSecret@bucket", "s3://AKIA:TopSecret@b"]) {
+      expect(usage(() => openStore(url))).not.toMatch(/TopSecret|AKIA/);
+    }
+    expect(usage(() => loadConfig({}, { OWUI_BACKUP_S3_ENDPOINT: "htps://KEY:se/TopSecret@host" }))).not.toMatch(/TopSecret|KEY/);
   });
 
   it("refuses unknown parameters, odd endpoints and dot segments", () => {
@@ -59,6 +72,7 @@ describe("s3:// store URLs", () => {
     expect(usage(() => openStore("s3://bucket/p?endpoint=not a url"))).toMatch(/endpoint must be a URL/);
     expect(usage(() => openStore("s3://bucket/p?path-style=maybe"))).toMatch(/path-style: expected true or false/);
     expect(usage(() => openStore("s3://bucket/a/../b"))).toMatch(/must not contain \. or \.\. segments/);
+    expect(usage(() => openStore("s3://bucket/p?region=EU West"))).toBe('store s3://bucket/p: region "EU West" is not a region name such as us-east-1 or auto');
   });
 
   it("reads credentials from *_FILE variables only when both are set and readable", () => {
