@@ -6,13 +6,10 @@ import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { FailureError, NotFoundError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
-import { currentOwner, isDeadOwner, type Owner } from "../util/owner.js";
+import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";
 import { Stages } from "../util/settle.js";
 import { deleteSnapshot } from "./catalog.js";
 import type { Manifest } from "./manifest.js";
-
-/** An incomplete copy whose writer is on another host is replaced only once it is this old. */
-const FOREIGN_INCOMPLETE_AGE_MS = 48 * 3600 * 1000;
 
 export interface CopyResult {
   id: string;
@@ -84,8 +81,7 @@ async function reserve(target: Store, id: string): Promise<void> {
     if (await target.stat(layout.manifest(id))) {
       throw new FailureError(`snapshot ${id} appeared in ${target.location} while copying; run the copy again to compare it`);
     }
-    const gone = !holder || isDeadOwner(holder) || Date.now() - Date.parse(holder.since) > FOREIGN_INCOMPLETE_AGE_MS;
-    if (!gone) {
+    if (holder && !isAbandonedWriter(holder)) {
       throw new FailureError(`snapshot ${id} is being written to ${target.location} by pid ${holder.pid} on ${holder.host} since ${holder.since}`);
     }
     await deleteSnapshot(target, id);

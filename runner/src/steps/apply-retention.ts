@@ -3,10 +3,7 @@ import { UsageError } from "../errors.js";
 import { deleteSnapshot, readCatalog } from "../snapshot/catalog.js";
 import { effectivePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "../snapshot/retention.js";
 import type { Store } from "../store/store.js";
-import { isDeadOwner } from "../util/owner.js";
-
-/** Incomplete snapshots whose writer is on another host are removed only once they are this old. */
-const FOREIGN_INCOMPLETE_AGE_MS = 48 * 3600 * 1000;
+import { isAbandonedWriter } from "../util/owner.js";
 
 export interface RetentionResult {
   decisions: RetentionDecision[];
@@ -40,9 +37,7 @@ export async function applyRetention(
   const decisions = planRetention(candidates, rules);
   const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
   const now = Date.now();
-  const removedIncomplete = catalog.incomplete
-    .filter((s) => !s.owner || isDeadOwner(s.owner) || now - Date.parse(s.owner.since) > FOREIGN_INCOMPLETE_AGE_MS)
-    .map((s) => s.id);
+  const removedIncomplete = catalog.incomplete.filter((s) => isAbandonedWriter(s.owner, now)).map((s) => s.id);
   if (!options.dryRun) {
     for (const id of removed) {
       await deleteSnapshot(store, id);
