@@ -1,15 +1,12 @@
 import { createHash } from "node:crypto";
-import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
-import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { FailureError, NotFoundError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
 import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";
-import { Stages } from "../util/settle.js";
 import { deleteSnapshot } from "./catalog.js";
 import type { Manifest } from "./manifest.js";
+import { putHashed } from "./writer.js";
 
 export interface CopyResult {
   id: string;
@@ -41,16 +38,9 @@ export async function copySnapshot(
   try {
     for (const object of manifest.objects) {
       const key = layout.object(id, object.name);
-      const hashing = new HashingStream();
-      const through = new PassThrough();
-      const stages = new Stages(options.signal);
-      const body = await source.get(key, { signal: stages.signal });
-      const counting = new CountingStream(options.onBytes);
-      await stages.settle([
-        pipeline(body, hashing, counting, through, { signal: stages.signal }),
-        target.put(key, through, { signal: stages.signal }),
-      ] as const);
-      if (hashing.bytes !== object.size || hashing.digest() !== object.sha256) {
+      const body = await source.get(key, { signal: options.signal });
+      const stored = await putHashed(target, key, body, options);
+      if (stored.size !== object.size || stored.sha256 !== object.sha256) {
         throw new FailureError(
           `${object.name} of snapshot ${id} in ${source.location} does not match its manifest; run \`owui-backup verify ${id}\` there`,
         );

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PassThrough } from "node:stream";
 import { createHash } from "node:crypto";
-import { HashingStream } from "../archive/hashing.js";
+import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { FailureError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, type Store } from "../store/store.js";
@@ -11,6 +11,27 @@ import { Stages } from "../util/settle.js";
 import { deleteSnapshot } from "./catalog.js";
 import { candidateIds } from "./id.js";
 import type { Manifest, ObjectRecord } from "./manifest.js";
+
+/**
+ * Streams `body` into `key` of a store while counting and hashing it (sha256), for the manifest or to
+ * check against it. Whichever side fails first tears down the other, so neither is left waiting.
+ */
+export async function putHashed(
+  store: Store,
+  key: string,
+  body: Readable,
+  options: { signal?: AbortSignal | undefined; onBytes?: (n: number) => void },
+): Promise<{ size: number; sha256: string }> {
+  const hashing = new HashingStream();
+  const through = new PassThrough();
+  const stages = new Stages(options.signal);
+  const streamOptions = { signal: stages.signal };
+  const source = options.onBytes
+    ? pipeline(body, hashing, new CountingStream(options.onBytes), through, streamOptions)
+    : pipeline(body, hashing, through, streamOptions);
+  await stages.settle([source, store.put(key, through, streamOptions)] as const);
+  return { size: hashing.bytes, sha256: hashing.digest() };
+}
 
 /**
  * Writes one snapshot into a store: reserves an id, records size and sha256 of every object as it is
@@ -42,13 +63,7 @@ export class SnapshotWriter {
 
   /** Streams `body` into the object `name`; resolves once it is stored. */
   async putStream(name: string, body: Readable, signal?: AbortSignal): Promise<ObjectRecord> {
-    const hashing = new HashingStream();
-    const through = new PassThrough();
-    // Whichever side fails first tears down the other, so neither is left waiting.
-    const stages = new Stages(signal);
-    const options = { signal: stages.signal };
-    await stages.settle([pipeline(body, hashing, through, options), this.store.put(layout.object(this.id, name), through, options)] as const);
-    return this.record({ name, size: hashing.bytes, sha256: hashing.digest() });
+    return this.record({ name, ...(await putHashed(this.store, layout.object(this.id, name), body, { signal })) });
   }
 
   private record(object: ObjectRecord): ObjectRecord {
