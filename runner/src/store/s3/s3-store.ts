@@ -60,6 +60,12 @@ export class S3Store implements Store {
     return this.where.prefix ? `${this.where.prefix}/${key}` : key;
   }
 
+  /** The object-key prefix for a store-key prefix; "" is the whole store. */
+  private objectPrefix(prefix: string): string {
+    if (prefix === "") return this.where.prefix ? `${this.where.prefix}/` : "";
+    return this.objectKey(prefix.replace(/\/$/, "")) + (prefix.endsWith("/") ? "/" : "");
+  }
+
   private storeKey(objectKey: string): string {
     return this.where.prefix ? objectKey.slice(this.where.prefix.length + 1) : objectKey;
   }
@@ -191,8 +197,7 @@ export class S3Store implements Store {
   }
 
   async *list(prefix: string): AsyncIterable<StoredObject> {
-    const full = prefix === "" ? (this.where.prefix ? `${this.where.prefix}/` : "") : this.objectKey(prefix.replace(/\/$/, "")) + (prefix.endsWith("/") ? "/" : "");
-    for await (const object of this.listRaw(full)) {
+    for await (const object of this.listRaw(this.objectPrefix(prefix))) {
       if (object.key.endsWith("/") || isClaimKey(object.key) || isProbeKey(object.key)) continue;
       yield { key: this.storeKey(object.key), size: object.size };
     }
@@ -224,7 +229,7 @@ export class S3Store implements Store {
   }
 
   async abortPartialWrites(prefix: string): Promise<number> {
-    const full = this.objectKey(prefix.replace(/\/$/, "")) + "/";
+    const full = this.objectPrefix(prefix.endsWith("/") ? prefix : `${prefix}/`);
     let aborted = 0;
     try {
       let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
