@@ -90,6 +90,15 @@ export async function waitHealthy(name: string): Promise<void> {
   await waitFor(`${name} to be healthy`, () => inspect(name, "{{.State.Health.Status}}") === "healthy", 60_000, 200);
 }
 
+/** Python that creates a WAL-mode webui.db with 500 chats and sets `d` to the data directory. */
+export const CHATS_PY = String.raw`import os, sqlite3
+d = "/app/backend/data"
+db = sqlite3.connect(f"{d}/webui.db", isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE chat (id INTEGER PRIMARY KEY, title TEXT, chat TEXT)")
+db.executemany("INSERT INTO chat (title, chat) VALUES (?, ?)", [(f"chat {i}", "{}" * i) for i in range(500)])
+db.close()`;
+
 /** Runs python3 code inside the container; returns its stdout. */
 export function py(name: string, code: string, ...args: string[]): string {
   return docker("exec", name, "python3", "-c", code, ...args);

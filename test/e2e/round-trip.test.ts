@@ -4,17 +4,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli } from "../helpers/cli.js";
-import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture, type TreeEntry } from "./fixture.js";
+import { CHATS_PY, docker, inspect, py, removeFixture, startFixture, tree, type Fixture, type TreeEntry } from "./fixture.js";
 
 /** Files of every awkward kind, written inside the container's data volume and its own layer. */
 const POPULATE = String.raw`
-import os, sqlite3
-d = "/app/backend/data"
-db = sqlite3.connect(f"{d}/webui.db", isolation_level=None)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("CREATE TABLE chat (id INTEGER PRIMARY KEY, title TEXT, chat TEXT)")
-db.executemany("INSERT INTO chat (title, chat) VALUES (?, ?)", [(f"chat {i}", "{}" * i) for i in range(500)])
-db.close()
+${CHATS_PY}
 os.makedirs(f"{d}/vector_db", exist_ok=True)
 vec = sqlite3.connect(f"{d}/vector_db/chroma.sqlite3")
 vec.execute("CREATE TABLE embeddings (id INTEGER PRIMARY KEY, vector BLOB)")

@@ -7,16 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { followPeakRss, lastLine, runCli, startCli } from "../helpers/cli.js";
 import { startTestS3, type TestS3 } from "../helpers/s3.js";
-import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
+import { CHATS_PY, docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
 
 const POPULATE = String.raw`
-import os, sqlite3
-d = "/app/backend/data"
-db = sqlite3.connect(f"{d}/webui.db", isolation_level=None)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("CREATE TABLE chat (id INTEGER PRIMARY KEY, title TEXT, chat TEXT)")
-db.executemany("INSERT INTO chat (title, chat) VALUES (?, ?)", [(f"chat {i}", "{}" * i) for i in range(500)])
-db.close()
+${CHATS_PY}
 os.makedirs(f"{d}/uploads", exist_ok=True)
 with open(f"{d}/uploads/report.pdf", "wb") as f: f.write(os.urandom(12 << 20))
 with open(f"{d}/uploads/notes «файл».txt", "w") as f: f.write("odd name\n")
