@@ -10,6 +10,12 @@ interface SdkErrorShape {
   $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
+/** The HTTP status of an SDK error, or of the SDK error an explained error wraps. */
+export function httpStatus(err: unknown): number | undefined {
+  const e = err as SdkErrorShape & { cause?: SdkErrorShape };
+  return e?.$metadata?.httpStatusCode ?? e?.cause?.$metadata?.httpStatusCode;
+}
+
 /**
  * An SDK error as one line that names the store and says what to do. Never includes a credential:
  * only the store's bucket/prefix, its endpoint and the error's code.
@@ -18,7 +24,7 @@ export function explainS3Error(err: unknown, location: S3Location, doing: string
   if (err instanceof FailureError || err instanceof InterruptedError) return err;
   const e = (err ?? {}) as SdkErrorShape;
   const name = e.name ?? "Error";
-  const status = e.$metadata?.httpStatusCode;
+  const status = httpStatus(err);
   const where = `store ${location.display}${location.endpoint ? ` at ${new URL(location.endpoint).host}` : ""}`;
   const fail = (text: string) => new FailureError(`${where}: ${doing}: ${text}`, { cause: err });
   if (name === "AbortError" || name === "AbortSignal") return err as Error;

@@ -17,7 +17,7 @@ import { FailureError, NotFoundError } from "../../errors.js";
 import { Stages } from "../../util/settle.js";
 import type { Store, StoredObject } from "../store.js";
 import { createExclusively, isClaimKey } from "./exclusive-create.js";
-import { explainS3Error } from "./s3-errors.js";
+import { explainS3Error, httpStatus } from "./s3-errors.js";
 import type { S3Location } from "./s3-location.js";
 
 export interface S3StoreOptions {
@@ -151,7 +151,7 @@ export class S3Store implements Store {
         } catch (err) {
           // Servers with conditional writes (AWS, R2, MinIO) say 412 when someone else created it, and
           // 409 while someone else's conditional write of it is in flight.
-          const status = (err as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode;
+          const status = httpStatus(err);
           if (status === 412 || status === 409) return false;
           throw err;
         }
@@ -189,9 +189,8 @@ export class S3Store implements Store {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key }));
       return { size: head.ContentLength ?? 0 };
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 && (err as Error).name !== "NoSuchBucket") {
-        return undefined;
-      }
+      // A HEAD answer has no body, so a missing bucket also reads as 404 here; the next request names it.
+      if (httpStatus(err) === 404) return undefined;
       throw explainS3Error(err, this.where, `looking up ${this.storeKey(Key)}`);
     }
   }
@@ -245,7 +244,7 @@ export class S3Store implements Store {
     } catch (err) {
       // Some S3-compatible servers cannot list uploads, and a key may lack the permission; the bucket's
       // lifecycle rule (abort incomplete uploads after a day) is the fallback there.
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = httpStatus(err);
       if ((err as Error).name === "NotImplemented" || status === 501 || status === 403) return aborted;
       throw explainS3Error(err, this.where, "aborting unfinished uploads");
     }
