@@ -36,6 +36,21 @@ describe("local store", () => {
     expect(fs.readdirSync(path.join(store.root, "locks"))).toEqual(["a.json"]);
   });
 
+  it("drops the temporary files of writes a dead run left, and nothing else", async () => {
+    const root = path.join(tempDir(), "store");
+    const store = new LocalStore(root);
+    await store.put("snapshots/x/paths/a.tar.gz", Buffer.from("a"));
+    fs.writeFileSync(path.join(root, "snapshots/x/paths/.tmp-b.tar.gz.abc123"), "half");
+    fs.writeFileSync(path.join(root, "snapshots/x/.tmp-env.json.def456"), "half");
+    const listed: string[] = [];
+    for await (const o of store.list("snapshots/")) listed.push(o.key);
+    expect(listed).toEqual(["snapshots/x/paths/a.tar.gz"]);
+    expect(await store.abortPartialWrites("snapshots/x/")).toBe(2);
+    expect(fs.readdirSync(path.join(root, "snapshots/x/paths"))).toEqual(["a.tar.gz"]);
+    expect(fs.readdirSync(path.join(root, "snapshots/x"))).toEqual(["paths"]);
+    expect(await store.abortPartialWrites("snapshots/none/")).toBe(0);
+  });
+
   it("removes directories a delete leaves empty", async () => {
     const root = path.join(tempDir(), "store");
     const store = new LocalStore(root);

@@ -148,7 +148,8 @@ export class LocalStore implements Store {
     }
   }
 
-  private async *walk(dir: string, keyPrefix: string): AsyncIterable<StoredObject> {
+  /** Files under dir: the stored objects, or with `temporary` the temporary files of unfinished writes. */
+  private async *walk(dir: string, keyPrefix: string, options: { temporary?: boolean } = {}): AsyncIterable<StoredObject> {
     let entries: fs.Dirent[];
     try {
       entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -157,12 +158,11 @@ export class LocalStore implements Store {
       throw err;
     }
     for (const entry of entries) {
-      if (entry.name.startsWith(TEMP_MARK)) continue;
       const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        yield* this.walk(full, key);
-      } else if (entry.isFile()) {
+        yield* this.walk(full, key, options);
+      } else if (entry.isFile() && entry.name.startsWith(TEMP_MARK) === Boolean(options.temporary)) {
         const st = await fsp.stat(full).catch(() => undefined);
         if (st) yield { key, size: st.size };
       }
@@ -176,20 +176,12 @@ export class LocalStore implements Store {
   }
 
   async abortPartialWrites(prefix: string): Promise<number> {
-    const dir = this.pathOf(prefix.replace(/\/$/, ""));
+    const dirKey = prefix.replace(/\/$/, "");
     let dropped = 0;
-    const sweep = async (d: string): Promise<void> => {
-      const entries = await fsp.readdir(d, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
-      for (const entry of entries) {
-        const full = path.join(d, entry.name);
-        if (entry.isDirectory()) await sweep(full);
-        else if (entry.name.startsWith(TEMP_MARK)) {
-          await fsp.rm(full, { force: true });
-          dropped++;
-        }
-      }
-    };
-    await sweep(dir);
+    for await (const temporary of this.walk(this.pathOf(dirKey), dirKey, { temporary: true })) {
+      await fsp.rm(this.pathOf(temporary.key), { force: true });
+      dropped++;
+    }
     return dropped;
   }
 
