@@ -5,6 +5,7 @@ import { withoutUserInfo } from "./util/format.js";
 import { TRIGGERS, type Trigger } from "./snapshot/manifest.js";
 import type { RetentionPolicy } from "./snapshot/retention.js";
 import { defaultStorePath, type StoreSettings } from "./store/open-store.js";
+import { booleanWord, REGION_PATTERN } from "./store/s3/s3-location.js";
 import { MODES, type Mode } from "./steps/quiesce.js";
 
 /**
@@ -50,18 +51,17 @@ const SETTINGS = {
   s3Region: {
     flag: "--s3-region",
     env: "OWUI_BACKUP_S3_REGION",
-    schema: z.string().trim().regex(/^[a-z0-9-]+$/, "expected a region name such as us-east-1 or auto"),
+    schema: z.string().trim().regex(REGION_PATTERN, "expected a region name such as us-east-1 or auto"),
     default: () => undefined as string | undefined,
   },
   s3ForcePathStyle: {
     flag: "--s3-force-path-style",
     env: "OWUI_BACKUP_S3_FORCE_PATH_STYLE",
-    schema: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" }))
-      .transform((v) => ["true", "1", "yes"].includes(v)),
+    schema: z.string().transform((v, ctx) => {
+      const parsed = booleanWord(v);
+      if (parsed === undefined) ctx.addIssue({ code: "custom", message: "expected true or false" });
+      return parsed ?? z.NEVER;
+    }),
     default: () => undefined as boolean | undefined,
   },
   s3PartSize: {

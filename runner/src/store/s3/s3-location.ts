@@ -24,6 +24,9 @@ export interface S3Location {
 
 const QUERY_KEYS = ["endpoint", "region", "path-style", "profile"] as const;
 
+/** Region names as AWS and S3-compatible services spell them: us-east-1, us-west-004, auto. */
+export const REGION_PATTERN = /^[a-z0-9-]+$/;
+
 /**
  * Parses s3://BUCKET[/PREFIX][?endpoint=URL&region=R&path-style=true&profile=NAME]. Everything wrong
  * with it is a usage error found before any request; no message repeats the URL's user part.
@@ -56,7 +59,7 @@ export function parseS3Url(url: string, defaults: S3Defaults = {}, env: NodeJS.P
   const forcePathStyle =
     pathStyle !== null ? parseBoolean(pathStyle, `store ${display}: path-style`) : defaults.forcePathStyle ?? endpoint !== undefined;
   const region = query.get("region") ?? defaults.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
-  if (!/^[a-z0-9-]+$/.test(region)) throw new UsageError(`store ${display}: region "${region}" is not a region name such as us-east-1 or auto`);
+  if (!REGION_PATTERN.test(region)) throw new UsageError(`store ${display}: region "${region}" is not a region name such as us-east-1 or auto`);
   const profile = query.get("profile") ?? undefined;
   return { bucket, prefix, region, forcePathStyle, display, ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}) };
 }
@@ -88,9 +91,16 @@ function checkEndpoint(endpoint: string, display: string): void {
   }
 }
 
-export function parseBoolean(value: string, what: string): boolean {
+/** true/false as settings spell them (true, 1, yes, on / false, 0, no, off); undefined for anything else. */
+export function booleanWord(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(v)) return true;
   if (["false", "0", "no", "off"].includes(v)) return false;
-  throw new UsageError(`${what}: expected true or false, got "${value}"`);
+  return undefined;
+}
+
+function parseBoolean(value: string, what: string): boolean {
+  const parsed = booleanWord(value);
+  if (parsed === undefined) throw new UsageError(`${what}: expected true or false, got "${value}"`);
+  return parsed;
 }
