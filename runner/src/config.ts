@@ -108,7 +108,8 @@ const SETTINGS = {
     flag: "--log-level",
     env: "OWUI_BACKUP_LOG_LEVEL",
     schema: z.enum(["debug", "info", "warn", "error"], { error: "expected debug, info, warn or error" }),
-    default: () => "info" as "debug" | "info" | "warn" | "error",
+    // Unset: info, but warn for scheduled runs (see stderrLevel).
+    default: () => undefined as "debug" | "info" | "warn" | "error" | undefined,
   },
 } as const;
 
@@ -140,6 +141,14 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
 
 export function retentionPolicy(config: Config): RetentionPolicy {
   return { keepLast: config.keepLast, keepDaily: config.keepDaily, keepWeekly: config.keepWeekly, keepMonthly: config.keepMonthly };
+}
+
+/**
+ * What reaches stderr when --log-level is not set: scheduled runs are quiet unless something is wrong,
+ * because cron mails whatever a job prints; the JSON log file keeps every line either way.
+ */
+export function stderrLevel(config: Config): "debug" | "info" | "warn" | "error" {
+  return config.logLevel ?? (config.trigger === "schedule" ? "warn" : "info");
 }
 
 /** How to open stores named by URL: the S3 settings shared by --store and --copy-to. */

@@ -21,7 +21,7 @@ export function buildProgram(io: CommandIo): Command {
     .option("--s3-endpoint <url>", "S3-compatible endpoint for s3:// stores (env OWUI_BACKUP_S3_ENDPOINT; default AWS)")
     .option("--s3-region <region>", "region of s3:// stores (env OWUI_BACKUP_S3_REGION, else AWS_REGION; default us-east-1)")
     .option("--s3-force-path-style [bool]", "path-style bucket addressing (env OWUI_BACKUP_S3_FORCE_PATH_STYLE; default true with an endpoint)")
-    .option("--s3-part-size <MiB>", "multipart part size for uploads, 5-5120 (env OWUI_BACKUP_S3_PART_SIZE; default 16)")
+    .option("--s3-part-size <MiB>", "multipart part size for uploads, 5-5120 (env OWUI_BACKUP_S3_PART_SIZE; default 8)")
     .option("--log-level <level>", "debug | info | warn | error (env OWUI_BACKUP_LOG_LEVEL)")
     .option("--log-dir <dir>", "where JSON log lines go (env OWUI_BACKUP_LOG_DIR; default <store>/logs)")
     .showHelpAfterError("(run owui-backup --help for usage)")

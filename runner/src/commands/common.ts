@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import readline from "node:readline/promises";
-import { loadConfig, logDirectory, storeSettings, type Config, type Flags } from "../config.js";
+import { loadConfig, logDirectory, stderrLevel, storeSettings, type Config, type Flags } from "../config.js";
 import { createDockerClient } from "../docker/client.js";
 import { createLogger } from "../log.js";
 import type { RunContext } from "../run/context.js";
@@ -29,7 +29,7 @@ export function openContext(
   // Opened (not contacted) before the logger creates its directory: a bad URL changes nothing.
   const copies = options.copies ? openCopyStores(config.copyTo, store, config) : [];
   const log = createLogger({
-    level: config.logLevel,
+    level: stderrLevel(config),
     directory: options.logToFile ? logDirectory(config, store.localDirectory) : undefined,
     prefix: "backup",
     quiet: Boolean(options.quiet),
