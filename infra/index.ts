@@ -1,6 +1,90 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackupBucket } from "./backup-bucket.js";
+import { ConfigError, readHostFacts, readStackConfig, type StackConfig } from "./config.js";
+import { RunnerContainer } from "./runner-container.js";
+import { restoreCommands, runnerSettings } from "./runner-settings.js";
+import { Schedule } from "./schedule.js";
+
 /**
- * The Pulumi program (bucket, runner container, schedule) arrives with its own issue. Until then the
- * stack is only its configuration: the runner CLI (runner/) does the work and reads the same names
- * (container, store) from OWUI_BACKUP_CONTAINER and OWUI_BACKUP_STORE.
+ * The Pulumi program: reads the stack's configuration, then wires a bucket (aws stacks), the runner
+ * container and the schedule together. Everything else lives in the components.
  */
-export const program = "owui-backup";
+function readConfig(cfg: pulumi.Config): StackConfig {
+  try {
+    return readStackConfig(
+      { project: pulumi.getProject(), stack: pulumi.getStack(), get: (k) => cfg.get(k), getObject: (k) => cfg.getObject(k) },
+      readHostFacts(),
+    );
+  } catch (err) {
+    // One line naming the key, no stack trace.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+const cfg = new pulumi.Config();
+const config = readConfig(cfg);
+const { storage } = config;
+const tags = { "owui-backup:stack": config.stack, "owui-backup:container": config.container };
+
+const bucket =
+  storage.kind === "aws"
+    ? new BackupBucket(`${config.project}-${config.stack}`, {
+        bucketName: storage.bucketName,
+        prefix: storage.prefix,
+        kmsKeyArn: storage.kmsKeyArn,
+        noncurrentVersionDays: storage.noncurrentVersionDays,
+        transition: storage.transition,
+        objectLock: storage.objectLock,
+        destroyBucket: storage.destroyBucket,
+        tags,
+      })
+    : undefined;
+
+const credentials =
+  storage.kind === "s3"
+    ? { AWS_ACCESS_KEY_ID: cfg.requireSecret("s3AccessKeyId"), AWS_SECRET_ACCESS_KEY: cfg.requireSecret("s3SecretAccessKey") }
+    : bucket && { AWS_ACCESS_KEY_ID: bucket.accessKeyId, AWS_SECRET_ACCESS_KEY: bucket.secretAccessKey };
+
+const settings = runnerSettings(config, bucket && { bucket: bucket.bucketName, region: bucket.region });
+
+const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
+  name: config.runnerName,
+  stack: config.stack,
+  target: config.container,
+  nodeImage: config.nodeImage,
+  env: settings.env,
+  secretEnv: credentials,
+  mounts: settings.mounts,
+  // Made by us before Docker would make them as root, when the runner runs as us.
+  createDirectories: config.runAs ? settings.mounts.slice(1).map((m) => m.source) : [],
+  runAs: config.runAs,
+  command: ["sleep", "infinity"],
+  storeUrl: settings.storeUrl,
+});
+
+const schedule = new Schedule(`${config.project}-${config.stack}-schedule`, {
+  kind: config.schedule.kind,
+  project: config.project,
+  stack: config.stack,
+  runnerName: runner.containerName,
+  container: config.container,
+  dockerHost: config.dockerHost,
+  time: config.schedule.time,
+  cron: config.schedule.cron,
+  bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
+  systemdScope: config.schedule.systemdScope,
+});
+
+export const storeUrl = settings.storeUrl;
+export const bucketName = bucket?.bucketName;
+export const bucketArn = bucket?.bucketArn;
+export const bucketOnDestroy = bucket
+  ? bucket.keptOnDestroy
+    ? "kept: pulumi destroy leaves the bucket and every snapshot (storage.destroyBucket: true to delete them)"
+    : "deleted with every snapshot on pulumi destroy (storage.destroyBucket is true)"
+  : undefined;
+export const runnerContainer = runner.containerName;
+export const scheduleSummary = schedule.summary;
+export const restoreCommand = pulumi.output(settings.storeUrl).apply((url) => restoreCommands(config, url).viaRunner);
+export const restoreOnHost = pulumi.output(settings.storeUrl).apply((url) => restoreCommands(config, url).onHost);

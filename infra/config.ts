@@ -1,0 +1,278 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { cronExpressionProblem } from "./schedule/cron.js";
+
+/**
+ * The stack's configuration: simple keys typed in Pulumi.yaml, structured values (storage, schedule,
+ * retention) read as objects and validated here, so a bad value stops `pulumi up` before any resource
+ * exists, with one message naming the key. Facts about this machine come in as an argument so the
+ * rules are testable without touching it.
+ */
+
+export const SCHEDULE_KINDS = ["cron", "systemd", "windows", "none"] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** Same rules as S3's bucket naming (and the runner's own check). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return "may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit";
+  if (name.includes("..")) return "must not contain two dots in a row";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not look like an IP address";
+  return undefined;
+}
+
+const bucketName = z.string().superRefine((name, ctx) => {
+  const problem = bucketNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: `"${name}" is not a valid bucket name: it ${problem}` });
+});
+const prefix = z
+  .string()
+  .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, "expected key segments such as host-a or backups/host-a (no leading or trailing slash)");
+const wholeNumber = (min: number, max: number) => z.number().int(`expected a whole number`).min(min).max(max);
+
+const localStorage = z.strictObject({
+  kind: z.literal("local"),
+  /** A directory on the Docker host; ~ is this user's home. */
+  path: z.string().min(1).optional(),
+});
+
+const awsStorage = z.strictObject({
+  kind: z.literal("aws"),
+  /** Physical name; omitted, Pulumi names it owui-backup-<stack>-<random>. */
+  bucketName: bucketName.optional(),
+  prefix: prefix.default("open-webui"),
+  /** SSE-KMS with this key (its ARN: the runner's IAM policy names it); omitted, SSE-S3 (AES256). */
+  kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "expected a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)").optional(),
+  /** Old versions (overwritten or pruned objects) are deleted this many days after they stop being current. */
+  noncurrentVersionDays: wholeNumber(1, 36500).default(30),
+  transition: z
+    .strictObject({
+      days: wholeNumber(1, 36500),
+      // Only classes read at once: GLACIER and DEEP_ARCHIVE need a restore request before restore can read them.
+      storageClass: z.enum(["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], {
+        error: "expected STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR (classes restore can read at once)",
+      }),
+    })
+    .optional(),
+  objectLock: z
+    .strictObject({
+      mode: z.enum(["GOVERNANCE", "COMPLIANCE"], { error: "expected GOVERNANCE or COMPLIANCE" }),
+      days: wholeNumber(1, 36500),
+    })
+    .optional(),
+  /** false (default): `pulumi destroy` leaves the bucket and every snapshot in it. */
+  destroyBucket: z.boolean().default(false),
+});
+
+const s3Storage = z.strictObject({
+  kind: z.literal("s3"),
+  endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "expected an http(s):// URL such as https://s3.us-west-004.backblazeb2.com"),
+  bucket: bucketName,
+  prefix: prefix.default("open-webui"),
+  region: z.string().regex(/^[a-z0-9-]{2,32}$/, "expected a region name such as us-west-004 or auto").optional(),
+  forcePathStyle: z.boolean().optional(),
+});
+
+const storage = z.discriminatedUnion("kind", [localStorage, awsStorage, s3Storage], {
+  error: (issue) => (issue.code === "invalid_union" ? 'expected kind: local, aws or s3' : undefined),
+});
+
+const schedule = z
+  .strictObject({
+    kind: z.enum(SCHEDULE_KINDS, { error: `expected one of ${SCHEDULE_KINDS.join(", ")}` }).optional(),
+    /** Daily at this local time. */
+    time: z.string().regex(TIME, 'expected a time of day as HH:MM, such as "02:00"').default("02:00"),
+    /** cron only: a five-field expression instead of the daily time. */
+    cron: z
+      .string()
+      .superRefine((expr, ctx) => {
+        const problem = cronExpressionProblem(expr);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
+    /** Also back up this many minutes after the machine starts (seed 000: 5); false turns it off. */
+    atBoot: z.boolean().default(true),
+    bootDelayMinutes: wholeNumber(0, 1440).default(5),
+    /** systemd only: system units (root) or user units; default from who runs `pulumi up`. */
+    systemdScope: z.enum(["system", "user"], { error: "expected system or user" }).optional(),
+  })
+  .default({ time: "02:00", atBoot: true, bootDelayMinutes: 5 });
+
+const retention = z
+  .strictObject({
+    keepLast: wholeNumber(0, 100000).optional(),
+    keepDaily: wholeNumber(0, 100000).optional(),
+    keepWeekly: wholeNumber(0, 100000).optional(),
+    keepMonthly: wholeNumber(0, 100000).optional(),
+  })
+  .default({ keepLast: 7, keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
+
+export type StorageConfig =
+  | (z.output<typeof localStorage> & { path: string })
+  | z.output<typeof awsStorage>
+  | z.output<typeof s3Storage>;
+export type AwsStorageConfig = z.output<typeof awsStorage>;
+export type RetentionConfig = z.output<typeof retention>;
+
+export interface ScheduleConfig {
+  kind: ScheduleKind;
+  time: string;
+  cron?: string;
+  atBoot: boolean;
+  bootDelayMinutes: number;
+  systemdScope: "system" | "user";
+}
+
+export interface StackConfig {
+  project: string;
+  stack: string;
+  /** The Open WebUI container to back up. */
+  container: string;
+  /** The runner container's name. */
+  runnerName: string;
+  /** DOCKER_HOST for the provider and for `docker exec` in the schedule; undefined = the local default. */
+  dockerHost?: string;
+  /** The Docker socket on the Docker host, mounted into the runner. */
+  dockerSocket: string;
+  /** This machine's owui-backup data directory (the CLI's default store; logs of remote stores). */
+  hostDataDir: string;
+  /** Base image of the runner (a Node LTS slim image). */
+  nodeImage: string;
+  storage: StorageConfig;
+  schedule: ScheduleConfig;
+  retention: RetentionConfig;
+  /** uid:gid the runner runs as and the socket's group, when the engine is local (snapshot files then belong to you). */
+  runAs?: { user: string; groups: string[] };
+}
+
+/** What this machine is; index.ts reads it, tests make it up. */
+export interface HostFacts {
+  platform: NodeJS.Platform;
+  homedir: string;
+  env: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  /** Group owning a local socket file, when it can be read. */
+  socketGroup?: (socket: string) => number | undefined;
+}
+
+/** The raw values, as `pulumi.Config` gives them: strings for simple keys, parsed objects for structured ones. */
+export interface RawConfig {
+  project: string;
+  stack: string;
+  get(key: string): string | undefined;
+  getObject(key: string): unknown;
+}
+
+/** A configuration value that cannot work; the message names the key (`owui-backup:<key>`). */
+export class ConfigError extends Error {}
+
+function parse<T extends z.ZodType>(namespace: string, key: string, schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = [key, ...(issue?.path ?? []).map(String)].join(".");
+  throw new ConfigError(`${namespace}:${where}: ${issue?.message ?? "invalid value"}`);
+}
+
+export function defaultScheduleKind(platform: NodeJS.Platform): ScheduleKind {
+  return platform === "win32" ? "windows" : "cron";
+}
+
+/** The runner's own default store directory (runner/src/store/open-store.ts defaultStorePath), on this machine. */
+export function defaultLocalStore(facts: HostFacts): string {
+  if (facts.platform === "win32") return path.win32.join(facts.env.LOCALAPPDATA ?? path.win32.join(facts.homedir, "AppData", "Local"), "owui-backup");
+  if (facts.platform === "darwin") return path.posix.join(facts.homedir, "Library", "Application Support", "owui-backup");
+  return path.posix.join(facts.env.XDG_DATA_HOME || path.posix.join(facts.homedir, ".local", "share"), "owui-backup");
+}
+
+function expandHome(p: string, facts: HostFacts): string {
+  if (p === "~" || p.startsWith("~/")) return path.join(facts.homedir, p.slice(1));
+  return p;
+}
+
+function socketOf(dockerHost: string | undefined): string {
+  return dockerHost?.startsWith("unix://") ? dockerHost.slice("unix://".length) : "/var/run/docker.sock";
+}
+
+export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
+  const ns = raw.project;
+  const text = (key: string, schema: z.ZodType<string>, fallback: string) => parse(ns, key, schema, raw.get(key) ?? fallback);
+
+  const container = text("container", z.string().regex(CONTAINER_NAME, "expected a container name such as open-webui"), "open-webui");
+  const runnerName = text("runnerName", z.string().regex(CONTAINER_NAME, "expected a container name"), `owui-backup-runner-${raw.stack}`);
+  const dockerHostRaw = raw.get("dockerHost");
+  const dockerHost = dockerHostRaw
+    ? parse(ns, "dockerHost", z.string().regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, "expected unix://, tcp://, ssh:// or npipe:// followed by an address"), dockerHostRaw)
+    : undefined;
+  const dockerSocket = text("dockerSocket", z.string().regex(/^\/\S*$/, "expected an absolute path on the Docker host"), socketOf(dockerHost));
+  const nodeImage = text("nodeImage", z.string().regex(/^[a-z0-9][\w./:@-]*$/, "expected an image reference such as node:24-slim"), "node:24-slim");
+
+  const storageValue = raw.getObject("storage") ?? { kind: "local" };
+  const parsedStorage = parse(ns, "storage", storage, storageValue);
+  const resolvedStorage =
+    parsedStorage.kind === "local"
+      ? { ...parsedStorage, path: path.resolve(expandHome(parsedStorage.path ?? defaultLocalStore(facts), facts)) }
+      : parsedStorage;
+
+  const parsedSchedule = parse(ns, "schedule", schedule, raw.getObject("schedule"));
+  const kind = parsedSchedule.kind ?? defaultScheduleKind(facts.platform);
+  if (parsedSchedule.cron !== undefined && kind !== "cron") {
+    throw new ConfigError(`${ns}:schedule.cron: only the cron schedule takes an expression; use schedule.time (HH:MM) with ${kind}`);
+  }
+  const isRoot = facts.uid === 0;
+
+  const local = !dockerHost || dockerHost.startsWith("unix://");
+  const runAs =
+    local && facts.platform === "linux" && facts.uid !== undefined && facts.gid !== undefined
+      ? { user: `${facts.uid}:${facts.gid}`, groups: groupOf(facts.socketGroup?.(dockerSocket)) }
+      : undefined;
+
+  return {
+    project: raw.project,
+    stack: raw.stack,
+    container,
+    runnerName,
+    dockerHost,
+    dockerSocket,
+    hostDataDir: defaultLocalStore(facts),
+    nodeImage,
+    storage: resolvedStorage,
+    schedule: {
+      kind,
+      time: parsedSchedule.time,
+      cron: parsedSchedule.cron,
+      atBoot: parsedSchedule.atBoot,
+      bootDelayMinutes: parsedSchedule.bootDelayMinutes,
+      systemdScope: parsedSchedule.systemdScope ?? (isRoot ? "system" : "user"),
+    },
+    retention: parse(ns, "retention", retention, raw.getObject("retention")),
+    runAs,
+  };
+}
+
+const groupOf = (gid: number | undefined) => (gid === undefined ? [] : [String(gid)]);
+
+/** Facts about the machine running `pulumi up`. */
+export function readHostFacts(): HostFacts {
+  const info = process.platform === "win32" ? undefined : os.userInfo();
+  return {
+    platform: process.platform,
+    homedir: os.homedir(),
+    env: process.env,
+    uid: info?.uid,
+    gid: info?.gid,
+    socketGroup: (socket) => {
+      try {
+        return fs.statSync(socket).gid;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

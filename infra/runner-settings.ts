@@ -1,0 +1,82 @@
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config.js";
+
+/**
+ * What the runner container needs from the stack, as plain data: the OWUI_BACKUP_* settings the CLI
+ * reads (runner/src/config.ts; only the names are shared), its credentials kept apart so they can be
+ * Pulumi secrets, and the host directories it mounts.
+ */
+
+/** Where the Docker socket appears inside the runner (dockerode's default). */
+export const SOCKET_IN_RUNNER = "/var/run/docker.sock";
+
+/** The bucket an `aws` stack made (known once it exists). */
+export interface BucketRef {
+  bucket: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+}
+
+export interface RunnerSettings {
+  storeUrl: pulumi.Input<string>;
+  env: Record<string, pulumi.Input<string>>;
+  /** Bind mounts: host path → path inside the runner. */
+  mounts: { source: string; target: string }[];
+}
+
+/** Inside the runner a local store keeps its host path (so paths it prints work on the host), except on Windows hosts. */
+export function storePathInRunner(hostPath: string): string {
+  return /^[A-Za-z]:[\\/]/.test(hostPath) ? "/store" : hostPath;
+}
+
+const hostJoin = (dir: string, name: string) => (/^[A-Za-z]:[\\/]/.test(dir) ? path.win32.join(dir, name) : path.posix.join(dir, name));
+
+export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerSettings {
+  const r = config.retention;
+  const retention: Record<string, string> = {};
+  if (r.keepLast !== undefined) retention.OWUI_BACKUP_KEEP_LAST = String(r.keepLast);
+  if (r.keepDaily !== undefined) retention.OWUI_BACKUP_KEEP_DAILY = String(r.keepDaily);
+  if (r.keepWeekly !== undefined) retention.OWUI_BACKUP_KEEP_WEEKLY = String(r.keepWeekly);
+  if (r.keepMonthly !== undefined) retention.OWUI_BACKUP_KEEP_MONTHLY = String(r.keepMonthly);
+  const common = {
+    OWUI_BACKUP_CONTAINER: config.container,
+    // No passwd entry exists for the host uid the runner runs as; Node still wants a home.
+    HOME: "/tmp",
+    ...retention,
+  };
+  const socket = { source: config.dockerSocket, target: SOCKET_IN_RUNNER };
+  const s = config.storage;
+  if (s.kind === "local") {
+    const target = storePathInRunner(s.path);
+    return {
+      storeUrl: s.path,
+      env: { ...common, OWUI_BACKUP_STORE: target },
+      mounts: [socket, { source: s.path, target }],
+    };
+  }
+  if (s.kind === "aws" && !bucket) throw new Error("an aws stack's runner needs its bucket");
+  const where = s.kind === "aws" ? bucket! : { bucket: s.bucket, region: s.region };
+  const storeUrl = typeof where.bucket === "string" ? `s3://${where.bucket}/${s.prefix}` : pulumi.interpolate`s3://${where.bucket}/${s.prefix}`;
+  // Logs of a remote store stay on this host, where the CLI puts them too (<data dir>/logs).
+  const logs = path.posix.join(storePathInRunner(config.hostDataDir), "logs");
+  const env: Record<string, pulumi.Input<string>> = { ...common, OWUI_BACKUP_STORE: storeUrl, OWUI_BACKUP_LOG_DIR: logs };
+  if (where.region) env.OWUI_BACKUP_S3_REGION = where.region;
+  if (s.kind === "s3") {
+    env.OWUI_BACKUP_S3_ENDPOINT = s.endpoint;
+    if (s.forcePathStyle !== undefined) env.OWUI_BACKUP_S3_FORCE_PATH_STYLE = String(s.forcePathStyle);
+  }
+  return { storeUrl, env, mounts: [socket, { source: hostJoin(config.hostDataDir, "logs"), target: logs }] };
+}
+
+/** The restore commands the stack prints: through the runner, and with the CLI on the host. */
+export function restoreCommands(config: StackConfig, storeUrl: string): { viaRunner: string; onHost: string } {
+  // storeUrl is resolved by then: callers apply() over the output.
+  const docker = config.dockerHost ? `docker -H ${config.dockerHost}` : "docker";
+  const credentials = config.storage.kind === "local" ? "" : "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… ";
+  const s3 = config.storage.kind === "s3" ? ` --s3-endpoint ${config.storage.endpoint}` : "";
+  const store = /\s/.test(storeUrl) ? `"${storeUrl}"` : storeUrl;
+  return {
+    viaRunner: `${docker} exec -it ${config.runnerName} owui-backup restore latest`,
+    onHost: `${credentials}npx owui-backup --container ${config.container} --store ${store}${s3} restore latest`,
+  };
+}

@@ -1,0 +1,57 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { ScheduleKind } from "./config.js";
+import { cronCreateScript, cronDeleteScript } from "./schedule/cron.js";
+import { describeSchedule, type ScheduledBackup } from "./schedule/scheduled-backup.js";
+import { systemdCreateScript, systemdDeleteScript, type SystemdScope } from "./schedule/systemd.js";
+import { encodePowerShell, POWERSHELL, windowsCreateScript, windowsDeleteScript } from "./schedule/windows-task.js";
+
+export interface ScheduleArgs extends Omit<ScheduledBackup, "runnerName"> {
+  kind: ScheduleKind;
+  /** An output of the runner, so the schedule is made after the container exists. */
+  runnerName: pulumi.Input<string>;
+  systemdScope: SystemdScope;
+}
+
+interface Scripts {
+  create: string;
+  delete: string;
+  interpreter: string[];
+}
+
+export function scheduleScripts(kind: Exclude<ScheduleKind, "none">, s: ScheduledBackup, scope: SystemdScope): Scripts {
+  const sh = ["/bin/sh", "-c"];
+  switch (kind) {
+    case "cron":
+      return { create: cronCreateScript(s), delete: cronDeleteScript(s), interpreter: sh };
+    case "systemd":
+      return { create: systemdCreateScript(s, scope), delete: systemdDeleteScript(s, scope), interpreter: sh };
+    case "windows":
+      return { create: encodePowerShell(windowsCreateScript(s)), delete: encodePowerShell(windowsDeleteScript(s)), interpreter: POWERSHELL };
+  }
+}
+
+/**
+ * The host's scheduler running `docker exec <runner> owui-backup backup --trigger schedule`: crontab lines,
+ * a systemd timer, or Windows scheduled tasks (or nothing). One local command creates them and its delete
+ * removes exactly them. Any change replaces it, old entries removed before new ones are written.
+ */
+export class Schedule extends pulumi.ComponentResource {
+  public readonly summary: pulumi.Output<string>;
+
+  constructor(name: string, args: ScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("owui-backup:index:Schedule", name, {}, opts);
+    const { kind } = args;
+    const scheduled = pulumi.output(args.runnerName).apply((runnerName): ScheduledBackup => ({ ...args, runnerName }));
+    if (kind !== "none") {
+      const scripts = scheduled.apply((s) => scheduleScripts(kind, s, args.systemdScope));
+      new command.local.Command(
+        `${name}-${kind}`,
+        { create: scripts.create, delete: scripts.delete, interpreter: scripts.interpreter },
+        { parent: this, deleteBeforeReplace: true },
+      );
+    }
+    this.summary = scheduled.apply((s) => describeSchedule(kind, s));
+    this.registerOutputs({ summary: this.summary });
+  }
+}

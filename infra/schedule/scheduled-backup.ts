@@ -1,0 +1,54 @@
+/**
+ * What every schedule runs, and the words shared by the cron, systemd and Task Scheduler builders.
+ * The command goes through `docker exec` into the runner container, so the host needs only the Docker CLI.
+ */
+export interface ScheduledBackup {
+  /** Pulumi project and stack: every entry a schedule makes carries them, and delete removes only those. */
+  project: string;
+  stack: string;
+  /** The runner container `docker exec` enters. */
+  runnerName: string;
+  /** The Open WebUI container, for descriptions only. */
+  container: string;
+  /** DOCKER_HOST, passed to the CLI as -H when set. */
+  dockerHost?: string;
+  /** Daily at HH:MM (local time). */
+  time: string;
+  /** cron only: an expression used instead of the daily time. */
+  cron?: string;
+  /** Also run after the machine starts, after this many minutes; undefined = not at boot. */
+  bootDelayMinutes?: number;
+}
+
+/** Arguments after `docker`: the exact command each trigger runs. */
+export function backupCommandArgs(s: Pick<ScheduledBackup, "dockerHost" | "runnerName">): string[] {
+  return [...(s.dockerHost ? ["-H", s.dockerHost] : []), "exec", s.runnerName, "owui-backup", "backup", "--trigger", "schedule"];
+}
+
+/** A name usable in unit file names and task paths: the stack name without characters they refuse. */
+export function scheduleName(s: Pick<ScheduledBackup, "project" | "stack">): string {
+  return `${s.project}-${s.stack}`.replace(/[^A-Za-z0-9_.-]/g, "-");
+}
+
+export function splitTime(time: string): { hour: number; minute: number } {
+  const [hour, minute] = time.split(":").map(Number);
+  return { hour: hour ?? 0, minute: minute ?? 0 };
+}
+
+/** POSIX shell single quoting: safe for any string. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A shell word: as it is when nothing in it is special to sh or cron, else single-quoted. */
+export function shWord(s: string): string {
+  return /^[A-Za-z0-9_@+=:,./-]+$/.test(s) ? s : shQuote(s);
+}
+
+/** One line for outputs and logs: what runs when. */
+export function describeSchedule(kind: string, s: ScheduledBackup): string {
+  if (kind === "none") return "none: run `owui-backup backup --trigger schedule` yourself";
+  const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
+  const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
+  return `${kind}: ${when}${boot}: docker ${backupCommandArgs(s).join(" ")}`;
+}

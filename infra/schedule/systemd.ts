@@ -1,0 +1,85 @@
+import { backupCommandArgs, scheduleName, shQuote, splitTime, type ScheduledBackup } from "./scheduled-backup.js";
+
+/**
+ * A systemd .service (one backup, Type=oneshot) and a .timer (daily at the configured time, after boot
+ * with a delay, Persistent= so a run missed while the machine was off happens at the next start).
+ * System units need root; user units run as the user who ran `pulumi up`, also while logged out once
+ * lingering is on.
+ */
+export type SystemdScope = "system" | "user";
+
+export function unitName(s: Pick<ScheduledBackup, "project" | "stack">): string {
+  return `owui-backup-${scheduleName(s)}`;
+}
+
+/** ExecStart words: plain when safe, else in double quotes with systemd's escapes (% is a specifier, $ a variable). */
+function execWords(args: string[]): string {
+  const quote = (a: string) => `"${a.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`;
+  return args.map((a) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(a) ? a : quote(a))).join(" ");
+}
+
+export function serviceUnit(s: ScheduledBackup, scope: SystemdScope): string {
+  const afterDocker = scope === "system" ? ["Wants=docker.service", "After=docker.service"] : [];
+  return [
+    "[Unit]",
+    `Description=owui-backup: back up the Open WebUI container ${s.container} (stack ${s.stack})`,
+    ...afterDocker,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    // A bare name is looked up in systemd's fixed PATH (/usr/local/bin:/usr/bin:…).
+    `ExecStart=${execWords(["docker", ...backupCommandArgs(s)])}`,
+    "",
+  ].join("\n");
+}
+
+export function timerUnit(s: ScheduledBackup): string {
+  const { hour, minute } = splitTime(s.time);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return [
+    "[Unit]",
+    `Description=owui-backup schedule for the Open WebUI container ${s.container} (stack ${s.stack})`,
+    "",
+    "[Timer]",
+    `OnCalendar=*-*-* ${pad(hour)}:${pad(minute)}:00`,
+    ...(s.bootDelayMinutes !== undefined ? [`OnBootSec=${Math.max(s.bootDelayMinutes, 0) * 60}s`] : []),
+    "Persistent=true",
+    `Unit=${unitName(s)}.service`,
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}
+
+const unitDir = (scope: SystemdScope) =>
+  scope === "system" ? "${OWUI_BACKUP_SYSTEMD_DIR:-/etc/systemd/system}" : '${OWUI_BACKUP_SYSTEMD_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user}';
+const systemctl = (scope: SystemdScope) => (scope === "system" ? "systemctl" : "systemctl --user");
+
+export function systemdCreateScript(s: ScheduledBackup, scope: SystemdScope): string {
+  const name = unitName(s);
+  return [
+    "set -eu",
+    `dir="${unitDir(scope)}"`,
+    'mkdir -p "$dir"',
+    `printf '%s' ${shQuote(serviceUnit(s, scope))} > "$dir/${name}.service"`,
+    `printf '%s' ${shQuote(timerUnit(s))} > "$dir/${name}.timer"`,
+    `${systemctl(scope)} daemon-reload`,
+    `${systemctl(scope)} enable --now ${name}.timer`,
+    // User timers stop at logout unless the user lingers; allowed for oneself on most distributions.
+    ...(scope === "user"
+      ? [`loginctl enable-linger "$(id -un)" 2>/dev/null || echo "owui-backup schedule: could not enable lingering; the timer runs only while you are logged in (sudo loginctl enable-linger $(id -un))" >&2`]
+      : []),
+  ].join("\n");
+}
+
+export function systemdDeleteScript(s: ScheduledBackup, scope: SystemdScope): string {
+  const name = unitName(s);
+  return [
+    "set -eu",
+    `dir="${unitDir(scope)}"`,
+    `${systemctl(scope)} disable --now ${name}.timer 2>/dev/null || true`,
+    `rm -f "$dir/${name}.service" "$dir/${name}.timer"`,
+    `${systemctl(scope)} daemon-reload 2>/dev/null || true`,
+  ].join("\n");
+}

@@ -1,0 +1,120 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { ConfigError, readStackConfig, type HostFacts } from "../../infra/config.js";
+
+const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketGroup: () => 998 };
+
+function read(values: Record<string, unknown>, facts: HostFacts = linuxUser, stack = "dev") {
+  return readStackConfig(
+    {
+      project: "owui-backup",
+      stack,
+      get: (k) => (values[k] === undefined ? undefined : String(values[k])),
+      getObject: (k) => values[k],
+    },
+    facts,
+  );
+}
+
+function problem(values: Record<string, unknown>): string {
+  try {
+    read(values);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("accepted");
+}
+
+describe("stack configuration", () => {
+  test("defaults: local store in the per-user data directory, cron daily 02:00 and 5 min after boot, runner as the user", () => {
+    const c = read({});
+    expect(c.container).toBe("open-webui");
+    expect(c.runnerName).toBe("owui-backup-runner-dev");
+    expect(c.storage).toEqual({ kind: "local", path: "/home/ada/.local/share/owui-backup" });
+    expect(c.schedule).toEqual({ kind: "cron", time: "02:00", cron: undefined, atBoot: true, bootDelayMinutes: 5, systemdScope: "user" });
+    expect(c.retention).toEqual({ keepLast: 7, keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
+    expect(c.runAs).toEqual({ user: "1000:1000", groups: ["998"] });
+    expect(c.dockerSocket).toBe("/var/run/docker.sock");
+    expect(c.nodeImage).toBe("node:24-slim");
+  });
+
+  test("platform defaults: Task Scheduler on Windows, no uid mapping there; root gets system units", () => {
+    const win = read({}, { platform: "win32", homedir: "C:\\Users\\Ada", env: { LOCALAPPDATA: "C:\\Users\\Ada\\AppData\\Local" } });
+    expect(win.schedule.kind).toBe("windows");
+    expect(win.runAs).toBeUndefined();
+    expect(win.storage).toMatchObject({ path: expect.stringContaining("owui-backup") });
+    expect(read({ schedule: { kind: "systemd" } }, { ...linuxUser, uid: 0, gid: 0 }).schedule.systemdScope).toBe("system");
+  });
+
+  test("~ in a local path is the home directory; a unix:// docker host names the socket; a remote one maps no uid", () => {
+    expect(read({ storage: { kind: "local", path: "~/backups/owui" } }).storage).toEqual({ kind: "local", path: "/home/ada/backups/owui" });
+    const rootless = read({ dockerHost: "unix:///run/user/1000/docker.sock" });
+    expect(rootless.dockerSocket).toBe("/run/user/1000/docker.sock");
+    expect(read({ dockerHost: "ssh://ada@nas" }).runAs).toBeUndefined();
+  });
+
+  test("aws and s3 storage keep their options and defaults", () => {
+    expect(read({ storage: { kind: "aws" } }).storage).toEqual({ kind: "aws", prefix: "open-webui", noncurrentVersionDays: 30, destroyBucket: false });
+    expect(read({ storage: { kind: "s3", endpoint: "https://s3.us-west-004.backblazeb2.com", bucket: "my-owui", region: "us-west-004" } }).storage).toEqual({
+      kind: "s3",
+      endpoint: "https://s3.us-west-004.backblazeb2.com",
+      bucket: "my-owui",
+      prefix: "open-webui",
+      region: "us-west-004",
+    });
+  });
+
+  test.each([
+    [{ schedule: { time: "25:00" } }, 'owui-backup:schedule.time: expected a time of day as HH:MM, such as "02:00"'],
+    [{ schedule: { time: "2am" } }, "owui-backup:schedule.time: expected a time of day as HH:MM"],
+    [{ schedule: { kind: "hourly" } }, "owui-backup:schedule.kind: expected one of cron, systemd, windows, none"],
+    [{ schedule: { cron: "0 2 * *" } }, "owui-backup:schedule.cron: expected five fields"],
+    [{ schedule: { cron: "0 24 * * *" } }, 'owui-backup:schedule.cron: "24" is not a valid hour (0-23)'],
+    [{ schedule: { cron: "*/0 2 * * *" } }, 'owui-backup:schedule.cron: "*/0" is not a valid minute'],
+    [{ schedule: { kind: "systemd", cron: "0 2 * * *" } }, "owui-backup:schedule.cron: only the cron schedule takes an expression"],
+    [{ schedule: { bootDelayMinutes: -1 } }, "owui-backup:schedule.bootDelayMinutes:"],
+    [{ storage: { kind: "ftp" } }, "owui-backup:storage.kind: expected kind: local, aws or s3"],
+    [{ storage: { kind: "s3", bucket: "my-owui" } }, "owui-backup:storage.endpoint:"],
+    [{ storage: { kind: "s3", endpoint: "s3.example.com", bucket: "my-owui" } }, "owui-backup:storage.endpoint: expected an http(s):// URL"],
+    [{ storage: { kind: "aws", bucketName: "My_Backups" } }, 'owui-backup:storage.bucketName: "My_Backups" is not a valid bucket name'],
+    [{ storage: { kind: "s3", endpoint: "https://x.test", bucket: "ab" } }, "owui-backup:storage.bucket: \"ab\" is not a valid bucket name: it must be 3 to 63"],
+    [{ storage: { kind: "aws", prefix: "/host-a/" } }, "owui-backup:storage.prefix: expected key segments"],
+    [{ storage: { kind: "aws", transition: { days: 30, storageClass: "GLACIER" } } }, "owui-backup:storage.transition.storageClass: expected STANDARD_IA"],
+    [{ storage: { kind: "aws", objectLock: { mode: "STRICT", days: 7 } } }, "owui-backup:storage.objectLock.mode: expected GOVERNANCE or COMPLIANCE"],
+    [{ storage: { kind: "aws", kmsKeyArn: "alias/backups" } }, "owui-backup:storage.kmsKeyArn: expected a KMS key ARN"],
+    [{ storage: { kind: "local", pth: "/x" } }, "owui-backup:storage:"],
+    [{ retention: { keepDaily: 1.5 } }, "owui-backup:retention.keepDaily: expected a whole number"],
+    [{ container: "open webui" }, "owui-backup:container: expected a container name"],
+    [{ dockerHost: "/var/run/docker.sock" }, "owui-backup:dockerHost: expected unix://, tcp://, ssh:// or npipe://"],
+  ])("refuses %j naming the key", (values, message) => {
+    const text = problem(values);
+    expect(text).toContain(message);
+    expect(text.split("\n")).toHaveLength(1);
+  });
+
+  test("valid cron expressions pass", () => {
+    for (const cron of ["30 2 * * *", "*/15 1-5 * * mon-fri", "0 3 1,15 * *", "0 4 * jan-jun 0", "5 0 * * 7"]) {
+      expect(read({ schedule: { cron } }).schedule.cron).toBe(cron);
+    }
+  });
+
+  test("the shipped stacks are valid: dev (local, cron), aws (bucket) and b2 (existing S3-compatible bucket)", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const stacks = Object.fromEntries(
+      ["dev", "aws", "b2"].map((name) => {
+        const file = parse(fs.readFileSync(path.join(root, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
+        const values = Object.fromEntries(Object.entries(file.config).filter(([k]) => k.startsWith("owui-backup:")).map(([k, v]) => [k.slice("owui-backup:".length), v]));
+        // Secrets are never committed.
+        expect(JSON.stringify(file)).not.toMatch(/secure:|SecretAccessKey|s3AccessKeyId/);
+        return [name, read(values, linuxUser, name)];
+      }),
+    );
+    expect(stacks.dev!.storage.kind).toBe("local");
+    expect(stacks.dev!.schedule.kind).toBe("cron");
+    expect(stacks.aws!.storage).toMatchObject({ kind: "aws", destroyBucket: false });
+    expect(stacks.b2!.storage).toMatchObject({ kind: "s3", endpoint: expect.stringMatching(/^https:\/\//) });
+  });
+});

@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+/** `npm run up | preview | destroy` (scripts/pulumi.mjs), with a stand-in `pulumi` that records its calls. */
+const root = path.resolve(import.meta.dirname, "../..");
+let tmp: string;
+let log: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "owui-pulumi-"));
+  log = path.join(tmp, "calls.log");
+  fs.writeFileSync(path.join(tmp, "pulumi"), `#!/bin/sh\necho "$PULUMI_BACKEND_URL | $*" >> "${log}"\n`, { mode: 0o755 });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function run(args: string[], env: Record<string, string | undefined>) {
+  const clean = { ...process.env, PATH: `${tmp}:${process.env.PATH}`, PULUMI_BACKEND_URL: undefined, PULUMI_CONFIG_PASSPHRASE: undefined, OWUI_BACKUP_STACK: undefined };
+  return spawnSync("node", ["scripts/pulumi.mjs", ...args], { cwd: root, env: { ...clean, ...env }, encoding: "utf8" });
+}
+
+describe("scripts/pulumi.mjs", () => {
+  test("selects (or creates) the stack with state in this directory, then runs the action", () => {
+    const r = run(["up", "--yes"], { PULUMI_CONFIG_PASSPHRASE: "correct horse" });
+    expect(r.status).toBe(0);
+    const backend = pathToFileURL(root).href;
+    expect(fs.readFileSync(log, "utf8")).toBe(`${backend} | stack select --create dev --non-interactive\n${backend} | up --stack dev --yes\n`);
+  });
+
+  test("another stack by OWUI_BACKUP_STACK; destroy", () => {
+    fs.rmSync(log, { force: true });
+    expect(run(["destroy"], { PULUMI_CONFIG_PASSPHRASE: "x", OWUI_BACKUP_STACK: "aws" }).status).toBe(0);
+    expect(fs.readFileSync(log, "utf8")).toContain("| destroy --stack aws\n");
+  });
+
+  test("without a passphrase, or with an unknown action: exit 2, one line, pulumi not run", () => {
+    fs.rmSync(log, { force: true });
+    const noPass = run(["up"], {});
+    expect(noPass.status).toBe(2);
+    expect(noPass.stderr.trim().split("\n")).toEqual([expect.stringContaining("set PULUMI_CONFIG_PASSPHRASE")]);
+    const bad = run(["deploy"], { PULUMI_CONFIG_PASSPHRASE: "x" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe("usage: node scripts/pulumi.mjs up|preview|destroy|refresh [pulumi flags…]");
+    expect(fs.existsSync(log)).toBe(false);
+  });
+});

@@ -1,0 +1,278 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { runProgram, type ProgramRun } from "./program.js";
+
+/**
+ * The whole program under pulumi.runtime.setMocks, one storage × schedule variant per test: which
+ * resources exist, with which inputs and options. Nothing is created: directories only under a temp dir.
+ */
+
+const T = {
+  bucket: "aws:s3/bucket:Bucket",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  policy: "aws:s3/bucketPolicy:BucketPolicy",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  user: "aws:iam/user:User",
+  userPolicy: "aws:iam/userPolicy:UserPolicy",
+  accessKey: "aws:iam/accessKey:AccessKey",
+  image: "docker:index/image:Image",
+  container: "docker:index/container:Container",
+  command: "command:local:Command",
+};
+const SECRET_KEY = "4dabf18193072939515e22adb298388d";
+/** A value as the provider gets it (secrets unwrapped). */
+const plain = (v: any) => (v && typeof v === "object" && SECRET_KEY in v ? v.value : v);
+const envOf = (run: ProgramRun) => Object.fromEntries((plain(run.one(T.container).inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+
+let tmp: string;
+let savedXdg: string | undefined;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "owui-infra-"));
+  savedXdg = process.env.XDG_DATA_HOME;
+  process.env.XDG_DATA_HOME = path.join(tmp, "data");
+});
+afterAll(() => {
+  if (savedXdg === undefined) delete process.env.XDG_DATA_HOME;
+  else process.env.XDG_DATA_HOME = savedXdg;
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("dev stack: local store × cron", () => {
+  test("a runner image, a runner container and a crontab command; nothing of AWS", async () => {
+    const store = path.join(tmp, "store with space");
+    const run = await runProgram({ storage: { kind: "local", path: store }, schedule: { kind: "cron", time: "03:15", bootDelayMinutes: 7 } });
+    expect(run.resources.map((r) => r.type).sort()).toEqual([T.command, T.container, T.image].sort());
+    expect(run.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+
+    const image = run.one(T.image).inputs;
+    expect(image.skipPush).toBe(true);
+    expect(image.build.dockerfile).toBe(path.resolve("runner/Dockerfile"));
+    expect(image.build.context).toBe(path.resolve("."));
+    expect(image.build.args).toEqual({ NODE_IMAGE: "node:24-slim" });
+
+    const container = run.one(T.container);
+    expect(container.parentType).toBe("owui-backup:index:RunnerContainer");
+    expect(container.deleteBeforeReplace).toBe(true);
+    expect(container.inputs).toMatchObject({ name: "owui-backup-runner-dev", restart: "unless-stopped", init: true, image: "sha256:0123456789abcdef" });
+    expect(container.inputs.volumes).toEqual([
+      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
+      { hostPath: store, containerPath: store },
+    ]);
+    expect(container.secretInputs).toEqual([]);
+    expect(envOf(run)).toMatchObject({ OWUI_BACKUP_CONTAINER: "open-webui", OWUI_BACKUP_STORE: store, OWUI_BACKUP_KEEP_LAST: "7" });
+    expect(Object.keys(envOf(run)).filter((k) => k.startsWith("AWS_"))).toEqual([]);
+    expect(container.inputs.labels).toEqual(
+      expect.arrayContaining([
+        { label: "owui-backup.role", value: "runner" },
+        { label: "owui-backup.stack", value: "dev" },
+        { label: "owui-backup.target", value: "open-webui" },
+      ]),
+    );
+    if (process.platform === "linux" && typeof process.getuid === "function") {
+      expect(container.inputs.user).toBe(`${process.getuid()}:${process.getgid!()}`);
+      // The store directory is made before the container, owned by whoever runs pulumi up, private.
+      expect(fs.statSync(store).mode & 0o777).toBe(0o700);
+    }
+
+    const cron = run.one(T.command);
+    expect(cron.deleteBeforeReplace).toBe(true);
+    expect(cron.parentType).toBe("owui-backup:index:Schedule");
+    expect(cron.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
+    expect(cron.inputs.create).toContain("'15 3 * * *'");
+    expect(cron.inputs.create).toContain("'@reboot sleep 420 &&'");
+    expect(cron.inputs.create).toContain("'exec owui-backup-runner-dev owui-backup backup --trigger schedule >/dev/null # owui-backup:dev'");
+    expect(cron.inputs.delete).toContain(" # owui-backup:dev");
+
+    expect(run.outputs).toMatchObject({
+      storeUrl: store,
+      runnerContainer: "owui-backup-runner-dev",
+      bucketName: undefined,
+      restoreCommand: "docker exec -it owui-backup-runner-dev owui-backup restore latest",
+      restoreOnHost: `npx owui-backup --container open-webui --store "${store}" restore latest`,
+      scheduleSummary: "cron: daily at 03:15 and 7 min after boot: docker exec owui-backup-runner-dev owui-backup backup --trigger schedule",
+    });
+  });
+});
+
+describe("aws stack: provisioned bucket × systemd", () => {
+  test("bucket hardened, kept on destroy with its settings, runner key limited to its prefix and passed as a secret", async () => {
+    const run = await runProgram({ storage: { kind: "aws", prefix: "host-a", noncurrentVersionDays: 45 }, schedule: { kind: "systemd", systemdScope: "user" } }, { stack: "aws" });
+
+    const bucket = run.one(T.bucket);
+    expect(bucket.parentType).toBe("owui-backup:index:BackupBucket");
+    expect(bucket.inputs.forceDestroy).toBe(false);
+    expect(bucket.inputs.objectLockEnabled).toBeUndefined();
+    expect(run.one(T.versioning).inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+    expect(run.one(T.encryption).inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+    expect(run.one(T.publicAccess).inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(run.one(T.ownership).inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+    expect(JSON.parse(run.one(T.policy).inputs.policy).Statement).toEqual([
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: ["arn:aws:s3:::owui-backup-aws-a1b2c3", "arn:aws:s3:::owui-backup-aws-a1b2c3/*"],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ]);
+    const rules = run.one(T.lifecycle).inputs.rules;
+    expect(rules).toEqual([
+      { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+      { id: "expire-noncurrent-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 45 }, expiration: { expiredObjectDeleteMarker: true } },
+    ]);
+    expect(run.of(T.objectLock)).toEqual([]);
+
+    // Kept on destroy: the bucket and every setting on it (deleting a setting would strip the kept bucket).
+    for (const type of [T.bucket, T.versioning, T.encryption, T.publicAccess, T.ownership, T.policy, T.lifecycle]) {
+      expect(run.one(type).retainOnDelete, type).toBe(true);
+    }
+    for (const type of [T.user, T.userPolicy, T.accessKey, T.container, T.image, T.command]) {
+      expect(run.one(type).retainOnDelete, type).toBe(false);
+    }
+
+    expect(JSON.parse(run.one(T.userPolicy).inputs.policy)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "ListUnderPrefix",
+          Effect: "Allow",
+          Action: "s3:ListBucket",
+          Resource: "arn:aws:s3:::owui-backup-aws-a1b2c3",
+          Condition: { StringLike: { "s3:prefix": ["host-a", "host-a/*"] } },
+        },
+        {
+          Sid: "ObjectsUnderPrefix",
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+          Resource: "arn:aws:s3:::owui-backup-aws-a1b2c3/host-a/*",
+        },
+      ],
+    });
+
+    const container = run.one(T.container);
+    expect(container.secretInputs).toEqual(["envs"]);
+    expect(envOf(run)).toMatchObject({
+      OWUI_BACKUP_STORE: "s3://owui-backup-aws-a1b2c3/host-a",
+      OWUI_BACKUP_S3_REGION: "eu-central-1",
+      AWS_SECRET_ACCESS_KEY: "mock-secret-access-key",
+      OWUI_BACKUP_LOG_DIR: path.join(process.env.XDG_DATA_HOME!, "owui-backup", "logs"),
+    });
+    // Only the socket and the host's log directory: no store directory for a bucket.
+    expect(container.inputs.volumes).toHaveLength(2);
+
+    const timer = run.one(T.command).inputs;
+    expect(timer.create).toContain("systemctl --user enable --now owui-backup-owui-backup-aws.timer");
+    expect(timer.create).toContain("OnCalendar=*-*-* 02:00:00");
+    expect(timer.delete).toContain("systemctl --user disable --now owui-backup-owui-backup-aws.timer");
+
+    expect(run.outputs).toMatchObject({
+      storeUrl: "s3://owui-backup-aws-a1b2c3/host-a",
+      bucketName: "owui-backup-aws-a1b2c3",
+      bucketArn: "arn:aws:s3:::owui-backup-aws-a1b2c3",
+      bucketOnDestroy: expect.stringMatching(/^kept: pulumi destroy leaves the bucket/),
+    });
+    expect(JSON.stringify(run.outputs)).not.toContain("mock-secret-access-key");
+  });
+
+  test("destroyBucket, SSE-KMS, a colder class and Object Lock × no schedule", async () => {
+    const kms = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const run = await runProgram(
+      {
+        storage: {
+          kind: "aws",
+          bucketName: "acme-owui-backups",
+          prefix: "host-a",
+          kmsKeyArn: kms,
+          transition: { days: 30, storageClass: "GLACIER_IR" },
+          objectLock: { mode: "COMPLIANCE", days: 14 },
+          destroyBucket: true,
+        },
+        schedule: { kind: "none" },
+      },
+      { stack: "aws" },
+    );
+    expect(run.one(T.bucket).inputs).toMatchObject({ bucket: "acme-owui-backups", forceDestroy: true, objectLockEnabled: true });
+    for (const r of run.resources) expect(r.retainOnDelete, r.type).toBe(false);
+    expect(run.one(T.encryption).inputs.rules).toEqual([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kms }, bucketKeyEnabled: true },
+    ]);
+    expect(run.one(T.objectLock).inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 14 } });
+    expect(run.one(T.lifecycle).inputs.rules[2]).toEqual({
+      id: "transition-snapshots",
+      status: "Enabled",
+      filter: { and: { prefix: "host-a/", objectSizeGreaterThan: 131072 } },
+      transitions: [{ days: 30, storageClass: "GLACIER_IR" }],
+    });
+    expect(JSON.parse(run.one(T.userPolicy).inputs.policy).Statement[2]).toEqual({
+      Sid: "UseBucketKey",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: kms,
+    });
+    expect(run.of(T.command)).toEqual([]);
+    expect(run.outputs.bucketOnDestroy).toMatch(/^deleted with every snapshot/);
+    expect(run.outputs.scheduleSummary).toMatch(/^none: /);
+  });
+});
+
+describe("b2 stack: existing S3-compatible bucket × Windows Task Scheduler", () => {
+  test("no AWS resources; endpoint and region as settings, the key from secret config as a secret", async () => {
+    const run = await runProgram(
+      {
+        storage: { kind: "s3", endpoint: "https://s3.us-west-004.backblazeb2.com", region: "us-west-004", bucket: "my-owui-backups", prefix: "host-a" },
+        schedule: { kind: "windows", time: "02:00", bootDelayMinutes: 5 },
+      },
+      { stack: "b2", secrets: { s3AccessKeyId: "0045f0000000000000000000a", s3SecretAccessKey: "K004very-secret-application-key" } },
+    );
+    expect(run.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    expect(run.one(T.container).secretInputs).toEqual(["envs"]);
+    expect(envOf(run)).toMatchObject({
+      OWUI_BACKUP_STORE: "s3://my-owui-backups/host-a",
+      OWUI_BACKUP_S3_ENDPOINT: "https://s3.us-west-004.backblazeb2.com",
+      OWUI_BACKUP_S3_REGION: "us-west-004",
+      AWS_ACCESS_KEY_ID: "0045f0000000000000000000a",
+      AWS_SECRET_ACCESS_KEY: "K004very-secret-application-key",
+    });
+    const task = run.one(T.command).inputs;
+    expect(task.interpreter).toEqual(["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand"]);
+    const script = Buffer.from(task.create, "base64").toString("utf16le");
+    expect(script).toContain("$taskPath = '\\owui-backup\\owui-backup-b2\\'");
+    expect(script).toContain("New-ScheduledTaskTrigger -Daily -At '02:00'");
+    expect(script).toContain("$atStart.Delay = 'PT5M'");
+    expect(Buffer.from(task.delete, "base64").toString("utf16le")).toContain("Get-ScheduledTask -TaskPath '\\owui-backup\\owui-backup-b2\\'");
+    expect(run.outputs.restoreOnHost).toBe(
+      "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… npx owui-backup --container open-webui --store s3://my-owui-backups/host-a --s3-endpoint https://s3.us-west-004.backblazeb2.com restore latest",
+    );
+    expect(JSON.stringify(run.outputs)).not.toContain("K004very-secret");
+  });
+
+  test("an s3 stack without its secret key fails before any resource", async () => {
+    await expect(
+      runProgram({ storage: { kind: "s3", endpoint: "https://s3.example.test", bucket: "my-owui-backups" } }, { stack: "b2", secrets: { s3AccessKeyId: "id" } }),
+    ).rejects.toThrow(/s3SecretAccessKey/);
+  });
+});
+
+describe("invalid configuration", () => {
+  test.each([
+    [{ schedule: { time: "24:30" } }, "owui-backup:schedule.time: expected a time of day as HH:MM"],
+    [{ schedule: { kind: "launchd" } }, "owui-backup:schedule.kind: expected one of cron, systemd, windows, none"],
+    [{ storage: { kind: "s3", bucket: "my-owui-backups" } }, "owui-backup:storage.endpoint"],
+    [{ storage: { kind: "aws", bucketName: "Bad_Bucket" } }, 'owui-backup:storage.bucketName: "Bad_Bucket" is not a valid bucket name'],
+  ])("%j stops the program before any resource, naming the key", async (config, message) => {
+    let registered = -1;
+    await expect(
+      runProgram(config).then((run) => {
+        registered = run.resources.length;
+      }),
+    ).rejects.toThrow(message);
+    expect(registered).toBe(-1);
+  });
+});
