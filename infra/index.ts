@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "./backup-bucket.js";
 import { ConfigError, readHostFacts, readStackConfig, type StackConfig } from "./config.js";
@@ -48,6 +49,10 @@ const credentials =
 
 const settings = runnerSettings(config, bucket && { bucket: bucket.bucketName, region: bucket.region });
 
+// One setting for both the provider and the schedule's `docker -H`; unset, the provider's own defaults (DOCKER_HOST, docker:host).
+const engine = config.dockerHost ? new docker.Provider(`${config.project}-${config.stack}-engine`, { host: config.dockerHost }) : undefined;
+const onEngine = engine ? { providers: { docker: engine } } : undefined;
+
 const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   name: config.runnerName,
   stack: config.stack,
@@ -61,7 +66,7 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   runAs: config.runAs,
   command: ["sleep", "infinity"],
   storeUrl: settings.storeUrl,
-});
+}, onEngine);
 
 const schedule = new Schedule(`${config.project}-${config.stack}-schedule`, {
   kind: config.schedule.kind,

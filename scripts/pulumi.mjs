@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// `npm run up | preview | destroy`: the Pulumi CLI (the pinned `pulumi` npm package, which fetches the
-// CLI once into ~/.pulumi) on one stack (OWUI_BACKUP_STACK, default dev), with its state in .pulumi/
-// in this directory, so no Pulumi account is needed. Secrets in that state are encrypted with
-// PULUMI_CONFIG_PASSPHRASE. Arguments after the action go to pulumi (npm run up -- --yes).
+// `npm run up | preview | destroy`, and `npm run pulumi -- config|stack …`: the Pulumi CLI (the pinned
+// `pulumi` npm package, which fetches the CLI once into ~/.pulumi) on one stack (OWUI_BACKUP_STACK,
+// default dev, created when missing), with its state in .pulumi/ in this directory, so no Pulumi
+// account is needed. Secrets in that state are encrypted with PULUMI_CONFIG_PASSPHRASE. Arguments
+// after the command go to pulumi (npm run up -- --yes).
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const ACTIONS = ["up", "preview", "destroy", "refresh"];
+const ACTIONS = ["up", "preview", "destroy", "refresh", "config", "stack"];
 const [action, ...rest] = process.argv.slice(2);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stack = process.env.OWUI_BACKUP_STACK || "dev";
@@ -17,7 +18,7 @@ function fail(message, code) {
   process.exit(code);
 }
 
-if (!ACTIONS.includes(action)) fail(`usage: node scripts/pulumi.mjs ${ACTIONS.join("|")} [pulumi flags…]`, 2);
+if (!ACTIONS.includes(action)) fail(`usage: node scripts/pulumi.mjs ${ACTIONS.join("|")} [pulumi arguments…]`, 2);
 if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
   fail("set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets in .pulumi/; keep it, destroy needs it too", 2);
 }
@@ -30,4 +31,4 @@ function pulumi(args) {
 }
 
 pulumi(["stack", "select", "--create", stack, "--non-interactive"]);
-pulumi([action, "--stack", stack, ...rest]);
+pulumi([action, ...rest, "--stack", stack]);

@@ -17,6 +17,8 @@ export interface Registered {
   deleteBeforeReplace: boolean;
   /** Type of the parent (a component), when there is one. */
   parentType?: string;
+  /** Reference of an explicit provider (urn::id), when one was given. */
+  provider?: string;
 }
 
 export interface ProgramRun {
@@ -69,6 +71,7 @@ export async function runProgram(
         retainOnDelete: req.getRetainondelete() === true,
         deleteBeforeReplace: req.getDeletebeforereplace() === true,
         parentType: parentUrn ? parentUrn.split("::")[2]?.split("$").at(-1) : undefined,
+        provider: req.getProvider() || undefined,
       });
     }
     return register(req, (err: unknown, res: unknown) => {

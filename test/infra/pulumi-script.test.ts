@@ -26,13 +26,15 @@ describe("scripts/pulumi.mjs", () => {
     const r = run(["up", "--yes"], { PULUMI_CONFIG_PASSPHRASE: "correct horse" });
     expect(r.status).toBe(0);
     const backend = pathToFileURL(root).href;
-    expect(fs.readFileSync(log, "utf8")).toBe(`${backend} | stack select --create dev --non-interactive\n${backend} | up --stack dev --yes\n`);
+    expect(fs.readFileSync(log, "utf8")).toBe(`${backend} | stack select --create dev --non-interactive\n${backend} | up --yes --stack dev\n`);
   });
 
   test("another stack by OWUI_BACKUP_STACK; destroy", () => {
     fs.rmSync(log, { force: true });
     expect(run(["destroy"], { PULUMI_CONFIG_PASSPHRASE: "x", OWUI_BACKUP_STACK: "aws" }).status).toBe(0);
     expect(fs.readFileSync(log, "utf8")).toContain("| destroy --stack aws\n");
+    expect(run(["config", "set", "--secret", "owui-backup:s3SecretAccessKey", "K004"], { PULUMI_CONFIG_PASSPHRASE: "x", OWUI_BACKUP_STACK: "b2" }).status).toBe(0);
+    expect(fs.readFileSync(log, "utf8")).toContain("| config set --secret owui-backup:s3SecretAccessKey K004 --stack b2\n");
   });
 
   test("without a passphrase, or with an unknown action: exit 2, one line, pulumi not run", () => {
@@ -42,7 +44,7 @@ describe("scripts/pulumi.mjs", () => {
     expect(noPass.stderr.trim().split("\n")).toEqual([expect.stringContaining("set PULUMI_CONFIG_PASSPHRASE")]);
     const bad = run(["deploy"], { PULUMI_CONFIG_PASSPHRASE: "x" });
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toBe("usage: node scripts/pulumi.mjs up|preview|destroy|refresh [pulumi flags…]");
+    expect(bad.stderr.trim()).toBe("usage: node scripts/pulumi.mjs up|preview|destroy|refresh|config|stack [pulumi arguments…]");
     expect(fs.existsSync(log)).toBe(false);
   });
 });

@@ -260,6 +260,40 @@ describe("b2 stack: existing S3-compatible bucket × Windows Task Scheduler", ()
   });
 });
 
+describe("every storage × schedule", () => {
+  const storages = {
+    local: () => ({ kind: "local", path: path.join(tmp, "matrix") }),
+    aws: () => ({ kind: "aws", prefix: "host-a" }),
+    s3: () => ({ kind: "s3", endpoint: "https://minio.test:9000", bucket: "owui-backups" }),
+  };
+  const interpreters = { cron: "/bin/sh", systemd: "/bin/sh", windows: "powershell.exe" };
+  const cases = Object.keys(storages).flatMap((storage) => ["cron", "systemd", "windows", "none"].map((schedule) => [storage, schedule] as const));
+
+  test.each(cases)("%s × %s", async (storage, schedule) => {
+    const run = await runProgram(
+      { storage: storages[storage as keyof typeof storages](), schedule: { kind: schedule } },
+      { secrets: storage === "s3" ? { s3AccessKeyId: "id", s3SecretAccessKey: "key" } : {} },
+    );
+    expect(run.resources.some((r) => r.type.startsWith("aws:"))).toBe(storage === "aws");
+    expect(run.of(T.image)).toHaveLength(1);
+    expect(run.one(T.container).secretInputs).toEqual(storage === "local" ? [] : ["envs"]);
+    expect(envOf(run).OWUI_BACKUP_STORE).toBe(run.outputs.storeUrl);
+    const commands = run.of(T.command);
+    if (schedule === "none") expect(commands).toEqual([]);
+    else expect(commands.map((c) => c.inputs.interpreter[0])).toEqual([interpreters[schedule as keyof typeof interpreters]]);
+    expect(run.outputs.scheduleSummary).toMatch(new RegExp(`^${schedule}: `));
+  });
+
+  test("dockerHost: one explicit docker provider for the image and the container, and -H in the schedule", async () => {
+    const run = await runProgram({ dockerHost: "ssh://backup@nas.local", storage: { kind: "local", path: path.join(tmp, "remote") }, schedule: { kind: "cron" } });
+    expect(run.one("pulumi:providers:docker").inputs.host).toBe("ssh://backup@nas.local");
+    expect(run.one(T.image).provider).toMatch(/pulumi:providers:docker::owui-backup-dev-engine::/);
+    expect(run.one(T.container).provider).toBe(run.one(T.image).provider);
+    expect(run.one(T.container).inputs.user).toBeUndefined();
+    expect(run.one(T.command).inputs.create).toContain("-H ssh://backup@nas.local exec owui-backup-runner-dev");
+  });
+});
+
 describe("invalid configuration", () => {
   test.each([
     [{ schedule: { time: "24:30" } }, "owui-backup:schedule.time: expected a time of day as HH:MM"],
