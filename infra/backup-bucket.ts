@@ -3,8 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { runnerPolicy, tlsOnlyPolicy } from "./bucket-policies.js";
 
 export interface BackupBucketArgs {
-  /** Physical bucket name; omitted, Pulumi names it after the resource with a random suffix. */
+  /** Physical bucket name; omitted, namePrefix plus a random suffix. */
   bucketName?: string;
+  /** Start of a generated name (lowercase letters, digits, hyphens, at most 37 characters). */
+  namePrefix: string;
   /** Key prefix the runner writes under; its IAM user may touch nothing else. */
   prefix: string;
   /** SSE-KMS with this key; omitted, SSE-S3. */
@@ -18,6 +20,12 @@ export interface BackupBucketArgs {
   /** false: `pulumi destroy` leaves the bucket, its settings and every snapshot in it. */
   destroyBucket: boolean;
   tags?: Record<string, string>;
+}
+
+/** A bucket name prefix from project and stack: S3 allows only lowercase letters, digits and hyphens there. */
+export function bucketNamePrefix(project: string, stack: string): string {
+  const words = `${project}-${stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-");
+  return `${words.slice(0, 36).replace(/^-|-$/g, "")}-`;
 }
 
 /**
@@ -45,7 +53,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       name,
       {
         bucket: args.bucketName,
-        objectLockEnabled: args.objectLock ? true : undefined,
+        bucketPrefix: args.bucketName ? undefined : args.namePrefix,
         // Only when the stack asks for the bucket to go: then it goes with its snapshots.
         forceDestroy: args.destroyBucket,
         tags: args.tags,
@@ -113,9 +121,10 @@ export class BackupBucket extends pulumi.ComponentResource {
     );
 
     if (args.objectLock) {
+      // Enabled here rather than with the bucket's objectLockEnabled, which would replace an existing bucket.
       new aws.s3.BucketObjectLockConfiguration(
         `${name}-object-lock`,
-        { bucket: bucketId, rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } } },
+        { bucket: bucketId, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } } },
         { ...keep, dependsOn: [versioning] },
       );
     }

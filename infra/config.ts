@@ -17,12 +17,14 @@ export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
-/** Same rules as S3's bucket naming (and the runner's own check). */
+/** S3's bucket naming rules (the runner checks the same ones before any request). */
 export function bucketNameProblem(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return "may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit";
   if (name.includes("..")) return "must not contain two dots in a row";
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not look like an IP address";
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return "must not start with a prefix S3 reserves (xn--, sthree-, amzn-s3-demo-)";
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) return "must not end with a suffix S3 reserves (-s3alias, --ol-s3, …)";
   return undefined;
 }
 
@@ -30,9 +32,10 @@ const bucketName = z.string().superRefine((name, ctx) => {
   const problem = bucketNameProblem(name);
   if (problem) ctx.addIssue({ code: "custom", message: `"${name}" is not a valid bucket name: it ${problem}` });
 });
+// No * or ?: the prefix goes into IAM policies, where they are wildcards.
 const prefix = z
   .string()
-  .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, "expected key segments such as host-a or backups/host-a (no leading or trailing slash)");
+  .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "expected key segments of letters, digits, _ . - such as host-a or backups/host-a (no leading or trailing slash)");
 const wholeNumber = (min: number, max: number) => z.number().int(`expected a whole number`).min(min).max(max);
 
 const localStorage = z.strictObject({
@@ -58,6 +61,7 @@ const awsStorage = z.strictObject({
         error: "expected STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR (classes restore can read at once)",
       }),
     })
+    .refine((t) => t.days >= 30 || !t.storageClass.endsWith("_IA"), { message: "S3 moves objects to STANDARD_IA or ONEZONE_IA after 30 days at the earliest", path: ["days"] })
     .optional(),
   objectLock: z
     .strictObject({
@@ -71,7 +75,8 @@ const awsStorage = z.strictObject({
 
 const s3Storage = z.strictObject({
   kind: z.literal("s3"),
-  endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "expected an http(s):// URL such as https://s3.us-west-004.backblazeb2.com"),
+  // No user:password@: credentials go into secrets, never into a URL that lands in plain settings.
+  endpoint: z.string().regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, "expected an http(s):// URL without credentials, such as https://s3.us-west-004.backblazeb2.com"),
   bucket: bucketName,
   prefix: prefix.default("open-webui"),
   region: z.string().regex(/^[a-z0-9-]{2,32}$/, "expected a region name such as us-west-004 or auto").optional(),
@@ -157,14 +162,16 @@ export interface HostFacts {
   env: NodeJS.ProcessEnv;
   uid?: number;
   gid?: number;
-  /** Group owning a local socket file, when it can be read. */
-  socketGroup?: (socket: string) => number | undefined;
+  /** Owner and group of a local socket file, when it can be read. */
+  socketOwner?: (socket: string) => { uid: number; gid: number } | undefined;
 }
 
 /** The raw values, as `pulumi.Config` gives them: strings for simple keys, parsed objects for structured ones. */
 export interface RawConfig {
   project: string;
   stack: string;
+  /** The docker provider's own `docker:host`, when set. */
+  dockerProviderHost?: string;
   get(key: string): string | undefined;
   getObject(key: string): unknown;
 }
@@ -206,9 +213,10 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
 
   const container = text("container", z.string().regex(CONTAINER_NAME, "expected a container name such as open-webui"), "open-webui");
   const runnerName = text("runnerName", z.string().regex(CONTAINER_NAME, "expected a container name"), `owui-backup-runner-${raw.stack}`);
-  const dockerHostRaw = raw.get("dockerHost");
+  // One engine for the provider and the schedule: ours, else the provider's, else the environment's.
+  const dockerHostRaw = raw.get("dockerHost") || raw.dockerProviderHost || facts.env.DOCKER_HOST;
   const dockerHost = dockerHostRaw
-    ? parse(ns, "dockerHost", z.string().regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, "expected unix://, tcp://, ssh:// or npipe:// followed by an address"), dockerHostRaw)
+    ? parse(ns, "dockerHost", z.string().regex(/^(unix|tcp|ssh|npipe):\/\/[^\s%'"]+$/, "expected unix://, tcp://, ssh:// or npipe:// followed by an address (no quotes or %)"), dockerHostRaw)
     : undefined;
   const dockerSocket = text("dockerSocket", z.string().regex(/^\/\S*$/, "expected an absolute path on the Docker host"), socketOf(dockerHost));
   const nodeImage = text("nodeImage", z.string().regex(/^[a-z0-9][\w./:@-]*$/, "expected an image reference such as node:24-slim"), "node:24-slim");
@@ -227,10 +235,13 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   }
   const isRoot = facts.uid === 0;
 
+  // A local rootful engine (socket owned by root): run as the user so the snapshots are theirs. A rootless
+  // engine already maps container root to the user; a remote one has other users.
   const local = !dockerHost || dockerHost.startsWith("unix://");
+  const socket = local && facts.platform === "linux" ? facts.socketOwner?.(dockerSocket) : undefined;
   const runAs =
-    local && facts.platform === "linux" && facts.uid !== undefined && facts.gid !== undefined
-      ? { user: `${facts.uid}:${facts.gid}`, groups: groupOf(facts.socketGroup?.(dockerSocket)) }
+    socket?.uid === 0 && facts.uid !== undefined && facts.gid !== undefined
+      ? { user: `${facts.uid}:${facts.gid}`, groups: [String(socket.gid)] }
       : undefined;
 
   return {
@@ -256,8 +267,6 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   };
 }
 
-const groupOf = (gid: number | undefined) => (gid === undefined ? [] : [String(gid)]);
-
 /** Facts about the machine running `pulumi up`. */
 export function readHostFacts(): HostFacts {
   const info = process.platform === "win32" ? undefined : os.userInfo();
@@ -267,9 +276,10 @@ export function readHostFacts(): HostFacts {
     env: process.env,
     uid: info?.uid,
     gid: info?.gid,
-    socketGroup: (socket) => {
+    socketOwner: (socket) => {
       try {
-        return fs.statSync(socket).gid;
+        const st = fs.statSync(socket);
+        return { uid: st.uid, gid: st.gid };
       } catch {
         return undefined;
       }

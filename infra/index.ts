@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupBucket } from "./backup-bucket.js";
+import { BackupBucket, bucketNamePrefix } from "./backup-bucket.js";
 import { ConfigError, readHostFacts, readStackConfig, type StackConfig } from "./config.js";
 import { RunnerContainer } from "./runner-container.js";
 import { restoreCommands, runnerSettings } from "./runner-settings.js";
@@ -13,7 +13,13 @@ import { Schedule } from "./schedule.js";
 function readConfig(cfg: pulumi.Config): StackConfig {
   try {
     return readStackConfig(
-      { project: pulumi.getProject(), stack: pulumi.getStack(), get: (k) => cfg.get(k), getObject: (k) => cfg.getObject(k) },
+      {
+        project: pulumi.getProject(),
+        stack: pulumi.getStack(),
+        get: (k) => cfg.get(k),
+        getObject: (k) => cfg.getObject(k),
+        dockerProviderHost: new pulumi.Config("docker").get("host"),
+      },
       readHostFacts(),
     );
   } catch (err) {
@@ -32,6 +38,7 @@ const bucket =
   storage.kind === "aws"
     ? new BackupBucket(`${config.project}-${config.stack}`, {
         bucketName: storage.bucketName,
+        namePrefix: bucketNamePrefix(config.project, config.stack),
         prefix: storage.prefix,
         kmsKeyArn: storage.kmsKeyArn,
         noncurrentVersionDays: storage.noncurrentVersionDays,
@@ -61,8 +68,8 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   env: settings.env,
   secretEnv: credentials,
   mounts: settings.mounts,
-  // Made by us before Docker would make them as root, when the runner runs as us.
-  createDirectories: config.runAs ? settings.mounts.slice(1).map((m) => m.source) : [],
+  // Made by us before Docker would make them as root, when the runner runs as us (not on preview).
+  createDirectories: config.runAs && !pulumi.runtime.isDryRun() ? settings.mounts.slice(1).map((m) => m.source) : [],
   runAs: config.runAs,
   command: ["sleep", "infinity"],
   storeUrl: settings.storeUrl,
@@ -91,5 +98,6 @@ export const bucketOnDestroy = bucket
   : undefined;
 export const runnerContainer = runner.containerName;
 export const scheduleSummary = schedule.summary;
-export const restoreCommand = pulumi.output(settings.storeUrl).apply((url) => restoreCommands(config, url).viaRunner);
-export const restoreOnHost = pulumi.output(settings.storeUrl).apply((url) => restoreCommands(config, url).onHost);
+const restore = pulumi.all([settings.storeUrl, settings.env.OWUI_BACKUP_S3_REGION]).apply(([url, region]) => restoreCommands(config, url, region));
+export const restoreCommand = restore.viaRunner;
+export const restoreOnHost = restore.onHost;

@@ -69,11 +69,13 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
 }
 
 /** The restore commands the stack prints: through the runner, and with the CLI on the host. */
-export function restoreCommands(config: StackConfig, storeUrl: string): { viaRunner: string; onHost: string } {
-  // storeUrl is resolved by then: callers apply() over the output.
+export function restoreCommands(config: StackConfig, storeUrl: string, region?: string): { viaRunner: string; onHost: string } {
   const docker = config.dockerHost ? `docker -H ${config.dockerHost}` : "docker";
   const credentials = config.storage.kind === "local" ? "" : "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… ";
-  const s3 = config.storage.kind === "s3" ? ` --s3-endpoint ${config.storage.endpoint}` : "";
+  const s3 = [
+    config.storage.kind === "s3" ? ` --s3-endpoint ${config.storage.endpoint}` : "",
+    config.storage.kind !== "local" && region ? ` --s3-region ${region}` : "",
+  ].join("");
   const store = /\s/.test(storeUrl) ? `"${storeUrl}"` : storeUrl;
   return {
     viaRunner: `${docker} exec -it ${config.runnerName} owui-backup restore latest`,

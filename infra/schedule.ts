@@ -47,7 +47,14 @@ export class Schedule extends pulumi.ComponentResource {
       const scripts = scheduled.apply((s) => scheduleScripts(kind, s, args.systemdScope));
       new command.local.Command(
         `${name}-${kind}`,
-        { create: scripts.create, delete: scripts.delete, interpreter: scripts.interpreter },
+        {
+          create: scripts.create,
+          delete: scripts.delete,
+          interpreter: scripts.interpreter,
+          // A changed script would otherwise be an update that only runs the new create: the old entries
+          // would stay. As triggers, any change replaces the command: old delete first, then new create.
+          triggers: [scripts.create, scripts.delete, scripts.interpreter],
+        },
         { parent: this, deleteBeforeReplace: true },
       );
     }

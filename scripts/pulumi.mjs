@@ -25,7 +25,8 @@ if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRA
 
 const env = { ...process.env, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL || pathToFileURL(root).href, PULUMI_SKIP_UPDATE_CHECK: "true" };
 function pulumi(args) {
-  const r = spawnSync("pulumi", args, { cwd: root, env, stdio: "inherit" });
+  // A shell on Windows, where npm's bin shim is pulumi.cmd.
+  const r = spawnSync("pulumi", args, { cwd: root, env, stdio: "inherit", shell: process.platform === "win32" });
   if (r.error) fail(`cannot run pulumi (${r.error.message}); run npm ci first`, 1);
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -26,11 +26,14 @@ export function cronExpressionProblem(expr: string): string | undefined {
       return /^\d+$/.test(v) ? Number(v) : NaN;
     };
     for (const item of part.split(",")) {
+      // *, N, N-M, each optionally /STEP; cron takes a step only after * or a range.
       const m = /^(\*|([^-/]+)(?:-([^-/]+))?)(?:\/(\d+))?$/.exec(item);
       const lo = m?.[2] === undefined ? field.min : value(m[2]);
       const hi = m?.[3] === undefined ? lo : value(m[3]);
       const inRange = (n: number) => Number.isInteger(n) && n >= field.min && n <= field.max;
-      if (!m || !inRange(lo) || !inRange(hi) || hi < lo || (m[4] !== undefined && Number(m[4]) < 1)) {
+      const step = m?.[4];
+      const stepAllowed = step === undefined || (Number(step) >= 1 && (m?.[1] === "*" || m?.[3] !== undefined));
+      if (!m || !inRange(lo) || !inRange(hi) || hi < lo || !stepAllowed) {
         return `"${item}" is not a valid ${field.name} (${field.min}-${field.max}${field.names ? " or a name" : ""})`;
       }
     }
@@ -59,9 +62,15 @@ export function cronLines(s: ScheduledBackup, dockerBin: string): string[] {
   return cronEntries(s).map((e) => `${e.when} "${dockerBin}" ${e.rest}`);
 }
 
-// Keeps every line that does not end with the marker (awk compares text: no pattern meets the stack name).
-const withoutOurs = (marker: string) =>
-  `crontab -l 2>/dev/null | awk -v m=${shQuote(marker)} 'length($0) < length(m) || substr($0, length($0) - length(m) + 1) != m'`;
+// The current crontab in $current: empty when there is none; any other failure to read it stops the
+// script, so a crontab that could not be read is never overwritten.
+const readCurrent = [
+  `current=$(crontab -l 2>&1) || case "$current" in *"no crontab"*) current="" ;; *) echo "owui-backup schedule: cannot read the crontab: $current" >&2; exit 1 ;; esac`,
+];
+
+// Prints every current line that does not end with the marker (awk compares text: no pattern meets the stack name).
+const currentWithoutOurs = (marker: string) =>
+  `  [ -z "$current" ] || printf '%s\\n' "$current" | awk -v m=${shQuote(marker)} 'length($0) < length(m) || substr($0, length($0) - length(m) + 1) != m'`;
 
 export function cronCreateScript(s: ScheduledBackup): string {
   return [
@@ -69,13 +78,14 @@ export function cronCreateScript(s: ScheduledBackup): string {
     // The path goes into the line: cron's PATH is short (/usr/bin:/bin) and Docker Desktop puts the CLI elsewhere.
     `docker_bin=$(command -v docker) || { echo "owui-backup schedule: the docker CLI is not on PATH; install it or put it on PATH, then run pulumi up again" >&2; exit 1; }`,
     `case "$docker_bin" in *'"'*|*'%'*) echo "owui-backup schedule: cron cannot run the docker CLI at $docker_bin (a quote or % in the path)" >&2; exit 1;; esac`,
+    ...readCurrent,
     "{",
-    `  ${withoutOurs(cronMarker(s))} || true`,
+    currentWithoutOurs(cronMarker(s)),
     ...cronEntries(s).map((e) => `  printf '%s "%s" %s\\n' ${shQuote(e.when)} "$docker_bin" ${shQuote(e.rest)}`),
     "} | crontab -",
   ].join("\n");
 }
 
 export function cronDeleteScript(s: ScheduledBackup): string {
-  return ["set -eu", `{ ${withoutOurs(cronMarker(s))} || true; } | crontab -`].join("\n");
+  return ["set -eu", ...readCurrent, "{", currentWithoutOurs(cronMarker(s)), "} | crontab -"].join("\n");
 }

@@ -1,10 +1,12 @@
 import { backupCommandArgs, scheduleName, shQuote, splitTime, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
- * A systemd .service (one backup, Type=oneshot) and a .timer (daily at the configured time, after boot
- * with a delay, Persistent= so a run missed while the machine was off happens at the next start).
- * System units need root; user units run as the user who ran `pulumi up`, also while logged out once
- * lingering is on.
+ * A systemd .service (one backup, Type=oneshot), a .timer (daily at the configured time, Persistent= so
+ * a run missed while the machine was off happens at the next start) and a -boot.timer (OnBootSec=).
+ * The boot trigger has a timer of its own because systemd fires an OnBootSec= timer at once when it is
+ * started after that time has passed: it is enabled for the next boot and not started now, so
+ * `pulumi up` does not set off a backup. System units need root; user units run as the user who ran
+ * `pulumi up`, also while logged out once lingering is on.
  */
 export type SystemdScope = "system" | "user";
 
@@ -33,23 +35,19 @@ export function serviceUnit(s: ScheduledBackup, scope: SystemdScope): string {
   ].join("\n");
 }
 
+const timer = (description: string, lines: string[], s: ScheduledBackup) =>
+  ["[Unit]", `Description=${description}`, "", "[Timer]", ...lines, `Unit=${unitName(s)}.service`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
+
 export function timerUnit(s: ScheduledBackup): string {
   const { hour, minute } = splitTime(s.time);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return [
-    "[Unit]",
-    `Description=owui-backup schedule for the Open WebUI container ${s.container} (stack ${s.stack})`,
-    "",
-    "[Timer]",
-    `OnCalendar=*-*-* ${pad(hour)}:${pad(minute)}:00`,
-    ...(s.bootDelayMinutes !== undefined ? [`OnBootSec=${Math.max(s.bootDelayMinutes, 0) * 60}s`] : []),
-    "Persistent=true",
-    `Unit=${unitName(s)}.service`,
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
+  return timer(`owui-backup: daily backup of the Open WebUI container ${s.container} (stack ${s.stack})`, [`OnCalendar=*-*-* ${pad(hour)}:${pad(minute)}:00`, "Persistent=true"], s);
+}
+
+/** undefined when the schedule has no boot trigger. */
+export function bootTimerUnit(s: ScheduledBackup): string | undefined {
+  if (s.bootDelayMinutes === undefined) return undefined;
+  return timer(`owui-backup: backup of the Open WebUI container ${s.container} after boot (stack ${s.stack})`, [`OnBootSec=${s.bootDelayMinutes * 60}s`], s);
 }
 
 const unitDir = (scope: SystemdScope) =>
@@ -58,14 +56,18 @@ const systemctl = (scope: SystemdScope) => (scope === "system" ? "systemctl" : "
 
 export function systemdCreateScript(s: ScheduledBackup, scope: SystemdScope): string {
   const name = unitName(s);
+  const boot = bootTimerUnit(s);
   return [
     "set -eu",
     `dir="${unitDir(scope)}"`,
     'mkdir -p "$dir"',
     `printf '%s' ${shQuote(serviceUnit(s, scope))} > "$dir/${name}.service"`,
     `printf '%s' ${shQuote(timerUnit(s))} > "$dir/${name}.timer"`,
+    boot ? `printf '%s' ${shQuote(boot)} > "$dir/${name}-boot.timer"` : `rm -f "$dir/${name}-boot.timer"`,
     `${systemctl(scope)} daemon-reload`,
     `${systemctl(scope)} enable --now ${name}.timer`,
+    // Enabled for the next boot only: started now it would fire at once.
+    ...(boot ? [`${systemctl(scope)} enable ${name}-boot.timer`] : []),
     // User timers stop at logout unless the user lingers; allowed for oneself on most distributions.
     ...(scope === "user"
       ? [`loginctl enable-linger "$(id -un)" 2>/dev/null || echo "owui-backup schedule: could not enable lingering; the timer runs only while you are logged in (sudo loginctl enable-linger $(id -un))" >&2`]
@@ -78,8 +80,8 @@ export function systemdDeleteScript(s: ScheduledBackup, scope: SystemdScope): st
   return [
     "set -eu",
     `dir="${unitDir(scope)}"`,
-    `${systemctl(scope)} disable --now ${name}.timer 2>/dev/null || true`,
-    `rm -f "$dir/${name}.service" "$dir/${name}.timer"`,
+    `${systemctl(scope)} disable --now ${name}.timer ${name}-boot.timer 2>/dev/null || true`,
+    `rm -f "$dir/${name}.service" "$dir/${name}.timer" "$dir/${name}-boot.timer"`,
     `${systemctl(scope)} daemon-reload 2>/dev/null || true`,
   ].join("\n");
 }

@@ -47,7 +47,7 @@ function installedCronLines(script: string, tmp: string): string[] {
   const bin = path.join(tmp, "bin");
   fs.mkdirSync(bin, { recursive: true });
   const out = path.join(tmp, "crontab.txt");
-  fs.writeFileSync(path.join(bin, "crontab"), `#!/bin/sh\n[ "$1" = "-l" ] && exit 1\ncat > "${out}"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "crontab"), `#!/bin/sh\n[ "$1" = "-l" ] && { echo "no crontab for you" >&2; exit 1; }\ncat > "${out}"\n`, { mode: 0o755 });
   execFileSync("/bin/sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
   return fs.readFileSync(out, "utf8").split("\n").filter(Boolean);
 }

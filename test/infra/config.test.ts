@@ -4,13 +4,15 @@ import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { ConfigError, readStackConfig, type HostFacts } from "../../infra/config.js";
 
-const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketGroup: () => 998 };
+/** A desktop Linux user with a rootful engine: the socket belongs to root, group docker (998). */
+const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketOwner: () => ({ uid: 0, gid: 998 }) };
 
-function read(values: Record<string, unknown>, facts: HostFacts = linuxUser, stack = "dev") {
+function read(values: Record<string, unknown>, facts: HostFacts = linuxUser, stack = "dev", dockerProviderHost?: string) {
   return readStackConfig(
     {
       project: "owui-backup",
       stack,
+      dockerProviderHost,
       get: (k) => (values[k] === undefined ? undefined : String(values[k])),
       getObject: (k) => values[k],
     },
@@ -56,6 +58,18 @@ describe("stack configuration", () => {
     expect(read({ dockerHost: "ssh://ada@nas" }).runAs).toBeUndefined();
   });
 
+  test("a rootless engine (socket owned by the user) maps no uid: container root already is the user", () => {
+    const rootless = read({ dockerHost: "unix:///run/user/1000/docker.sock" }, { ...linuxUser, socketOwner: () => ({ uid: 1000, gid: 1000 }) });
+    expect(rootless.runAs).toBeUndefined();
+  });
+
+  test("one engine for provider and schedule: dockerHost, else docker:host, else DOCKER_HOST", () => {
+    expect(read({}, linuxUser, "dev", "tcp://nas:2376").dockerHost).toBe("tcp://nas:2376");
+    expect(read({}, { ...linuxUser, env: { DOCKER_HOST: "ssh://ada@nas" } }).dockerHost).toBe("ssh://ada@nas");
+    expect(read({ dockerHost: "unix:///x.sock" }, { ...linuxUser, env: { DOCKER_HOST: "ssh://ada@nas" } }, "dev", "tcp://nas:2376").dockerHost).toBe("unix:///x.sock");
+    expect(read({}).dockerHost).toBeUndefined();
+  });
+
   test("aws and s3 storage keep their options and defaults", () => {
     expect(read({ storage: { kind: "aws" } }).storage).toEqual({ kind: "aws", prefix: "open-webui", noncurrentVersionDays: 30, destroyBucket: false });
     expect(read({ storage: { kind: "s3", endpoint: "https://s3.us-west-004.backblazeb2.com", bucket: "my-owui", region: "us-west-004" } }).storage).toEqual({
@@ -82,6 +96,12 @@ describe("stack configuration", () => {
     [{ storage: { kind: "aws", bucketName: "My_Backups" } }, 'owui-backup:storage.bucketName: "My_Backups" is not a valid bucket name'],
     [{ storage: { kind: "s3", endpoint: "https://x.test", bucket: "ab" } }, "owui-backup:storage.bucket: \"ab\" is not a valid bucket name: it must be 3 to 63"],
     [{ storage: { kind: "aws", prefix: "/host-a/" } }, "owui-backup:storage.prefix: expected key segments"],
+    // A wildcard in IAM policies would grant the whole bucket.
+    [{ storage: { kind: "aws", prefix: "*" } }, "owui-backup:storage.prefix: expected key segments"],
+    [{ storage: { kind: "aws", transition: { days: 7, storageClass: "STANDARD_IA" } } }, "owui-backup:storage.transition.days: S3 moves objects to STANDARD_IA or ONEZONE_IA after 30 days"],
+    [{ storage: { kind: "aws", bucketName: "xn--owui" } }, "must not start with a prefix S3 reserves"],
+    [{ storage: { kind: "s3", endpoint: "https://key:secret@s3.example.test", bucket: "my-owui" } }, "owui-backup:storage.endpoint: expected an http(s):// URL without credentials"],
+    [{ schedule: { cron: "5/10 * * * *" } }, 'owui-backup:schedule.cron: "5/10" is not a valid minute'],
     [{ storage: { kind: "aws", transition: { days: 30, storageClass: "GLACIER" } } }, "owui-backup:storage.transition.storageClass: expected STANDARD_IA"],
     [{ storage: { kind: "aws", objectLock: { mode: "STRICT", days: 7 } } }, "owui-backup:storage.objectLock.mode: expected GOVERNANCE or COMPLIANCE"],
     [{ storage: { kind: "aws", kmsKeyArn: "alias/backups" } }, "owui-backup:storage.kmsKeyArn: expected a KMS key ARN"],
@@ -89,6 +109,8 @@ describe("stack configuration", () => {
     [{ retention: { keepDaily: 1.5 } }, "owui-backup:retention.keepDaily: expected a whole number"],
     [{ container: "open webui" }, "owui-backup:container: expected a container name"],
     [{ dockerHost: "/var/run/docker.sock" }, "owui-backup:dockerHost: expected unix://, tcp://, ssh:// or npipe://"],
+    // cron turns % into a newline; quotes would end the generated scripts' quoting.
+    [{ dockerHost: "tcp://10%2e0.0.1:2376" }, "owui-backup:dockerHost: expected unix://"],
   ])("refuses %j naming the key", (values, message) => {
     const text = problem(values);
     expect(text).toContain(message);
@@ -98,6 +120,14 @@ describe("stack configuration", () => {
   test("valid cron expressions pass", () => {
     for (const cron of ["30 2 * * *", "*/15 1-5 * * mon-fri", "0 3 1,15 * *", "0 4 * jan-jun 0", "5 0 * * 7"]) {
       expect(read({ schedule: { cron } }).schedule.cron).toBe(cron);
+    }
+  });
+
+  test("Pulumi.yaml declares only keys with a default (Pulumi refuses a stack that lacks a declared key)", () => {
+    const project = parse(fs.readFileSync(path.resolve(import.meta.dirname, "../../Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; default?: unknown }> };
+    for (const [key, declared] of Object.entries(project.config)) {
+      expect(declared.default, key).toBeDefined();
+      expect(read({ [key.slice("owui-backup:".length)]: declared.default })).toBeDefined();
     }
   });
 

@@ -79,8 +79,15 @@ export async function runProgram(
     });
   };
 
+  inputsSeen.clear();
   vi.resetModules();
-  const program: Record<string, unknown> = await import("../../infra/index.js");
+  let program: Record<string, unknown>;
+  try {
+    program = await import("../../infra/index.js");
+  } catch (err) {
+    // What reached the engine before the program stopped: the tests expect nothing.
+    throw Object.assign(err as Error, { resources: registered });
+  }
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await valueOf(v) : v;
   await pulumi.runtime.disconnect();
@@ -106,7 +113,7 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
   inputsSeen.set(`${type}::${name}`, inputs);
   switch (type) {
     case "aws:s3/bucket:Bucket": {
-      const bucket = inputs.bucket ?? `${name}-a1b2c3`;
+      const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? `${name}-`}a1b2c3`;
       return { bucket, arn: `arn:aws:s3:::${bucket}`, region: "eu-central-1" };
     }
     case "aws:iam/accessKey:AccessKey":

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cronCreateScript, cronDeleteScript, cronLines } from "../../../infra/schedule/cron.js";
 import type { ScheduledBackup } from "../../../infra/schedule/scheduled-backup.js";
@@ -83,5 +86,25 @@ describe.skipIf(skip)("cron schedule against Debian's crontab", () => {
     const r = spawnSync("runuser", ["-u", USER, "--", "/usr/bin/env", "PATH=/nonexistent", "/bin/sh", "-c", cronCreateScript(dev)], { encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe("owui-backup schedule: the docker CLI is not on PATH; install it or put it on PATH, then run pulumi up again");
+  });
+});
+
+describe("a crontab that cannot be read", () => {
+  test("stops create and delete with one line, and nothing is written", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "owui-cron-"));
+    const written = path.join(bin, "written");
+    // crontab -l fails for another reason than "no crontab"; crontab - would record that it was called.
+    fs.writeFileSync(path.join(bin, "crontab"), `#!/bin/sh\n[ "$1" = "-l" ] && { echo "crontab: cannot open /var/spool/cron: Permission denied" >&2; exit 1; }\ncat > "${written}"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\n", { mode: 0o755 });
+    try {
+      for (const script of [cronCreateScript(dev), cronDeleteScript(dev)]) {
+        const r = spawnSync("/bin/sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` }, encoding: "utf8" });
+        expect(r.status).toBe(1);
+        expect(r.stderr.trim()).toBe("owui-backup schedule: cannot read the crontab: crontab: cannot open /var/spool/cron: Permission denied");
+        expect(fs.existsSync(written)).toBe(false);
+      }
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

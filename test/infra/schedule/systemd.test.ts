@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ScheduledBackup } from "../../../infra/schedule/scheduled-backup.js";
 import { skipWithout } from "../../helpers/tools.js";
-import { serviceUnit, systemdCreateScript, systemdDeleteScript, timerUnit, unitName } from "../../../infra/schedule/systemd.js";
+import { bootTimerUnit, serviceUnit, systemdCreateScript, systemdDeleteScript, timerUnit, unitName } from "../../../infra/schedule/systemd.js";
 
 /** The generated units pass `systemd-analyze verify`; the install script writes and enables exactly them. */
 // verify also checks that ExecStart's program (docker) exists.
@@ -26,12 +26,13 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Writes the unit pair and runs systemd-analyze verify on it; returns what it said. */
-function verify(dir: string, name: string, service: string, timer: string) {
+/** Writes the units and runs systemd-analyze verify on them; returns what it said. */
+function verify(dir: string, name: string, service: string, timer: string, bootTimer?: string) {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.service`), service);
-  fs.writeFileSync(path.join(dir, `${name}.timer`), timer);
-  const r = spawnSync("systemd-analyze", ["verify", path.join(dir, `${name}.service`), path.join(dir, `${name}.timer`)], { encoding: "utf8" });
+  const files: [string, string][] = [[`${name}.service`, service], [`${name}.timer`, timer]];
+  if (bootTimer) files.push([`${name}-boot.timer`, bootTimer]);
+  for (const [file, text] of files) fs.writeFileSync(path.join(dir, file), text);
+  const r = spawnSync("systemd-analyze", ["verify", ...files.map(([file]) => path.join(dir, file))], { encoding: "utf8" });
   return { status: r.status, stderr: r.stderr.trim() };
 }
 
@@ -43,14 +44,16 @@ describe.skipIf(skip)("systemd units", () => {
   ])("%s: verify is clean", (_, s, scope) => {
     const name = unitName(s);
     expect(name).toMatch(/^[A-Za-z0-9_.-]+$/);
-    const r = verify(path.join(tmp, name), name, serviceUnit(s, scope), timerUnit(s));
+    const r = verify(path.join(tmp, name), name, serviceUnit(s, scope), timerUnit(s), bootTimerUnit(s));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
 
-  test("the timer says what the issue asks: OnCalendar, OnBootSec, Persistent, and enables into timers.target", () => {
-    expect(timerUnit(dev)).toContain("OnCalendar=*-*-* 02:00:00\nOnBootSec=300s\nPersistent=true\nUnit=owui-backup-owui-backup-dev.service");
+  test("timers: OnCalendar with Persistent, OnBootSec in a timer of its own, both into timers.target", () => {
+    expect(timerUnit(dev)).toContain("OnCalendar=*-*-* 02:00:00\nPersistent=true\nUnit=owui-backup-owui-backup-dev.service");
     expect(timerUnit(dev)).toContain("[Install]\nWantedBy=timers.target");
+    expect(bootTimerUnit(dev)).toContain("OnBootSec=300s\nUnit=owui-backup-owui-backup-dev.service");
+    expect(bootTimerUnit({ ...dev, bootDelayMinutes: undefined })).toBeUndefined();
     expect(serviceUnit(dev, "system")).toContain("Type=oneshot\nExecStart=docker exec owui-backup-runner-dev owui-backup backup --trigger schedule");
   });
 
@@ -63,7 +66,7 @@ describe.skipIf(skip)("systemd units", () => {
 });
 
 describe("install and remove scripts", () => {
-  test("create writes the two units and enables the timer; delete disables and removes only them", () => {
+  test("create writes the three units, starts the daily timer and enables the boot one for the next boot; delete removes only them", () => {
     const dir = path.join(tmp, "units");
     const bin = path.join(tmp, "bin");
     const log = path.join(tmp, "systemctl.log");
@@ -81,13 +84,15 @@ describe("install and remove scripts", () => {
     const name = unitName(dev);
     expect(fs.readFileSync(path.join(dir, `${name}.service`), "utf8")).toBe(serviceUnit(dev, "user"));
     expect(fs.readFileSync(path.join(dir, `${name}.timer`), "utf8")).toBe(timerUnit(dev));
+    expect(fs.readFileSync(path.join(dir, `${name}-boot.timer`), "utf8")).toBe(bootTimerUnit(dev));
+    // Started now, an OnBootSec= timer whose time has passed would fire at once: the boot timer is only enabled.
     expect(fs.readFileSync(log, "utf8")).toBe(
-      `systemctl --user daemon-reload\nsystemctl --user enable --now ${name}.timer\nloginctl enable-linger ${os.userInfo().username}\n`.repeat(2),
+      `systemctl --user daemon-reload\nsystemctl --user enable --now ${name}.timer\nsystemctl --user enable ${name}-boot.timer\nloginctl enable-linger ${os.userInfo().username}\n`.repeat(2),
     );
 
     fs.rmSync(log);
     expect(run(systemdDeleteScript(dev, "user")).status).toBe(0);
     expect(fs.readdirSync(dir)).toEqual(["someone-else.timer"]);
-    expect(fs.readFileSync(log, "utf8")).toBe(`systemctl --user disable --now ${name}.timer\nsystemctl --user daemon-reload\n`);
+    expect(fs.readFileSync(log, "utf8")).toBe(`systemctl --user disable --now ${name}.timer ${name}-boot.timer\nsystemctl --user daemon-reload\n`);
   });
 });
