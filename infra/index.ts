@@ -56,7 +56,7 @@ const credentials =
 
 const settings = runnerSettings(config, bucket && { bucket: bucket.bucketName, region: bucket.region });
 
-// One setting for both the provider and the schedule's `docker -H`; unset, the provider's own defaults (DOCKER_HOST, docker:host).
+// The same engine for the image, the container and the schedule's `docker -H` (config.ts chose it).
 const engine = config.dockerHost ? new docker.Provider(`${config.project}-${config.stack}-engine`, { host: config.dockerHost }) : undefined;
 const onEngine = engine ? { providers: { docker: engine } } : undefined;
 
@@ -69,7 +69,7 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   secretEnv: credentials,
   mounts: settings.mounts,
   // Made by us before Docker would make them as root, when the runner runs as us (not on preview).
-  createDirectories: config.runAs && !pulumi.runtime.isDryRun() ? settings.mounts.slice(1).map((m) => m.source) : [],
+  createDirectories: config.runAs && !pulumi.runtime.isDryRun() ? settings.directories : [],
   runAs: config.runAs,
   command: ["sleep", "infinity"],
   storeUrl: settings.storeUrl,

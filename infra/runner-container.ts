@@ -24,7 +24,7 @@ export interface RunnerContainerArgs {
   env: Record<string, pulumi.Input<string>>;
   /** Credentials: stored and shown by Pulumi as secrets. */
   secretEnv?: Record<string, pulumi.Input<string>>;
-  /** Bind mounts, host path → container path (the Docker socket first). */
+  /** Bind mounts, host path → container path. */
   mounts: { source: string; target: string }[];
   /** Host directories to create (owned by whoever runs `pulumi up`) before Docker would create them as root. */
   createDirectories?: string[];

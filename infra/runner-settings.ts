@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config.js";
 
 /**
- * What the runner container needs from the stack, as plain data: the OWUI_BACKUP_* settings the CLI
- * reads (runner/src/config.ts; only the names are shared), its credentials kept apart so they can be
- * Pulumi secrets, and the host directories it mounts.
+ * What the runner container needs from the stack: the OWUI_BACKUP_* settings the CLI reads
+ * (runner/src/config.ts; only the names are shared) and the host directories it mounts. Credentials are
+ * not here: index.ts passes them to the container separately, as secrets.
  */
 
 /** Where the Docker socket appears inside the runner (dockerode's default). */
@@ -20,24 +20,32 @@ export interface BucketRef {
 export interface RunnerSettings {
   storeUrl: pulumi.Input<string>;
   env: Record<string, pulumi.Input<string>>;
-  /** Bind mounts: host path → path inside the runner. */
+  /** Bind mounts: host path → path inside the runner; the Docker socket first. */
   mounts: { source: string; target: string }[];
+  /** The mounted host directories (not the socket), to create before Docker would as root. */
+  directories: string[];
 }
+
+const RETENTION_ENV = {
+  keepLast: "OWUI_BACKUP_KEEP_LAST",
+  keepDaily: "OWUI_BACKUP_KEEP_DAILY",
+  keepWeekly: "OWUI_BACKUP_KEEP_WEEKLY",
+  keepMonthly: "OWUI_BACKUP_KEEP_MONTHLY",
+} as const;
+
+const isWindowsPath = (p: string) => /^[A-Za-z]:[\\/]/.test(p);
 
 /** Inside the runner a local store keeps its host path (so paths it prints work on the host), except on Windows hosts. */
 export function storePathInRunner(hostPath: string): string {
-  return /^[A-Za-z]:[\\/]/.test(hostPath) ? "/store" : hostPath;
+  return isWindowsPath(hostPath) ? "/store" : hostPath;
 }
 
-const hostJoin = (dir: string, name: string) => (/^[A-Za-z]:[\\/]/.test(dir) ? path.win32.join(dir, name) : path.posix.join(dir, name));
-
 export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerSettings {
-  const r = config.retention;
   const retention: Record<string, string> = {};
-  if (r.keepLast !== undefined) retention.OWUI_BACKUP_KEEP_LAST = String(r.keepLast);
-  if (r.keepDaily !== undefined) retention.OWUI_BACKUP_KEEP_DAILY = String(r.keepDaily);
-  if (r.keepWeekly !== undefined) retention.OWUI_BACKUP_KEEP_WEEKLY = String(r.keepWeekly);
-  if (r.keepMonthly !== undefined) retention.OWUI_BACKUP_KEEP_MONTHLY = String(r.keepMonthly);
+  for (const [key, name] of Object.entries(RETENTION_ENV)) {
+    const value = config.retention[key as keyof typeof RETENTION_ENV];
+    if (value !== undefined) retention[name] = String(value);
+  }
   const common = {
     OWUI_BACKUP_CONTAINER: config.container,
     // No passwd entry exists for the host uid the runner runs as; Node still wants a home.
@@ -52,6 +60,7 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
       storeUrl: s.path,
       env: { ...common, OWUI_BACKUP_STORE: target },
       mounts: [socket, { source: s.path, target }],
+      directories: [s.path],
     };
   }
   if (s.kind === "aws" && !bucket) throw new Error("an aws stack's runner needs its bucket");
@@ -65,7 +74,8 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
     env.OWUI_BACKUP_S3_ENDPOINT = s.endpoint;
     if (s.forcePathStyle !== undefined) env.OWUI_BACKUP_S3_FORCE_PATH_STYLE = String(s.forcePathStyle);
   }
-  return { storeUrl, env, mounts: [socket, { source: hostJoin(config.hostDataDir, "logs"), target: logs }] };
+  const hostLogs = (isWindowsPath(config.hostDataDir) ? path.win32 : path.posix).join(config.hostDataDir, "logs");
+  return { storeUrl, env, mounts: [socket, { source: hostLogs, target: logs }], directories: [hostLogs] };
 }
 
 /** The restore commands the stack prints: through the runner, and with the CLI on the host. */
