@@ -71,7 +71,8 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   // Made by us before Docker would make them as root, when the runner runs as us (not on preview).
   createDirectories: config.runAs && !pulumi.runtime.isDryRun() ? settings.directories : [],
   runAs: config.runAs,
-  command: ["sleep", "infinity"],
+  // The watcher: backs up on changes to the container; the schedule execs scheduled backups beside it.
+  command: ["owui-backup", "watch"],
   storeUrl: settings.storeUrl,
 }, onEngine);
 

@@ -66,16 +66,21 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
   if (s.kind === "aws" && !bucket) throw new Error("an aws stack's runner needs its bucket");
   const where = s.kind === "aws" ? bucket! : { bucket: s.bucket, region: s.region };
   const storeUrl = typeof where.bucket === "string" ? `s3://${where.bucket}/${s.prefix}` : pulumi.interpolate`s3://${where.bucket}/${s.prefix}`;
-  // Logs of a remote store stay on this host, where the CLI puts them too (<data dir>/logs).
-  const logs = path.posix.join(storePathInRunner(config.hostDataDir), "logs");
-  const env: Record<string, pulumi.Input<string>> = { ...common, OWUI_BACKUP_STORE: storeUrl, OWUI_BACKUP_LOG_DIR: logs };
+  // Logs and the watcher's state of a remote store stay on this host, where the CLI keeps them too
+  // (<data dir>/logs, <data dir>/state).
+  const dataDir = storePathInRunner(config.hostDataDir);
+  const env: Record<string, pulumi.Input<string>> = {
+    ...common,
+    OWUI_BACKUP_STORE: storeUrl,
+    OWUI_BACKUP_LOG_DIR: path.posix.join(dataDir, "logs"),
+    OWUI_BACKUP_STATE_DIR: path.posix.join(dataDir, "state"),
+  };
   if (where.region) env.OWUI_BACKUP_S3_REGION = where.region;
   if (s.kind === "s3") {
     env.OWUI_BACKUP_S3_ENDPOINT = s.endpoint;
     if (s.forcePathStyle !== undefined) env.OWUI_BACKUP_S3_FORCE_PATH_STYLE = String(s.forcePathStyle);
   }
-  const hostLogs = (isWindowsPath(config.hostDataDir) ? path.win32 : path.posix).join(config.hostDataDir, "logs");
-  return { storeUrl, env, mounts: [socket, { source: hostLogs, target: logs }], directories: [hostLogs] };
+  return { storeUrl, env, mounts: [socket, { source: config.hostDataDir, target: dataDir }], directories: [config.hostDataDir] };
 }
 
 /** The restore commands the stack prints: through the runner, and with the CLI on the host. */

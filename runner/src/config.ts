@@ -20,6 +20,18 @@ const wholeNumber = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
 
+/** A duration: a whole number of seconds, or with a unit: 500ms, 30s, 5m, 1h. Milliseconds out. */
+const duration = (minMs: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(ms|s|m|h)?$/, "expected a duration such as 30s, 5m or 300 (seconds)")
+    .transform((v) => {
+      const [, n, unit] = /^(\d+)(ms|s|m|h)?$/.exec(v) ?? [];
+      return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? "s") as "ms" | "s" | "m" | "h"];
+    })
+    .pipe(z.number().min(minMs, `expected at least ${minMs} ms`));
+
 const SETTINGS = {
   container: {
     flag: "--container",
@@ -103,6 +115,12 @@ const SETTINGS = {
   },
   stopTimeout: { flag: "--stop-timeout", env: "OWUI_BACKUP_STOP_TIMEOUT", schema: wholeNumber(0, 3600), default: () => 30 },
   readyTimeout: { flag: "--ready-timeout", env: "OWUI_BACKUP_READY_TIMEOUT", schema: wholeNumber(1, 86400), default: () => 300 },
+  // Watcher settings (watch, check).
+  interval: { flag: "--interval", env: "OWUI_BACKUP_WATCH_INTERVAL", schema: duration(1000), default: () => 300_000 },
+  debounce: { flag: "--debounce", env: "OWUI_BACKUP_WATCH_DEBOUNCE", schema: duration(0), default: () => 10_000 },
+  minGap: { flag: "--min-gap", env: "OWUI_BACKUP_WATCH_MIN_GAP", schema: duration(0), default: () => 600_000 },
+  growth: { flag: "--growth", env: "OWUI_BACKUP_WATCH_GROWTH", schema: wholeNumber(1, 100000), default: () => 20 },
+  stateDir: { flag: "--state-dir", env: "OWUI_BACKUP_STATE_DIR", schema: z.string().min(1), default: () => undefined as string | undefined },
   logDir: { flag: "--log-dir", env: "OWUI_BACKUP_LOG_DIR", schema: z.string().min(1), default: () => undefined as string | undefined },
   logLevel: {
     flag: "--log-level",
@@ -157,6 +175,12 @@ export function storeSettings(config: Config): StoreSettings {
     s3: { endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle },
     s3PartSize: config.s3PartSize,
   };
+}
+
+/** Where the watcher keeps its state: the configured directory, else state/ in a local store, else on this host. */
+export function stateDirectory(config: Config, storeDirectory: string | undefined): string {
+  if (config.stateDir) return path.resolve(config.stateDir);
+  return path.join(storeDirectory ?? defaultStorePath(), "state");
 }
 
 /**

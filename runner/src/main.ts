@@ -7,6 +7,7 @@ import { registerPrune } from "./commands/prune.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerCheck, registerReset, registerWatch } from "./commands/watch.js";
 import { exitCodeOf, InterruptedError, oneLine } from "./errors.js";
 import { Cleanup } from "./run/cleanup.js";
 import { TOOL_VERSION } from "./version.js";
@@ -34,6 +35,9 @@ export function buildProgram(io: CommandIo): Command {
   registerPrune(program, io);
   registerStatus(program, io);
   registerCopy(program, io);
+  registerWatch(program, io);
+  registerCheck(program, io);
+  registerReset(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -66,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   const io: CommandIo = { signal: controller.signal, stdout: process.stdout };
   try {
     await buildProgram(io).parseAsync(argv);
-    return 0;
+    return io.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;

@@ -60,6 +60,8 @@ describe("dev stack: local store × cron", () => {
     expect(container.parentType).toBe("owui-backup:index:RunnerContainer");
     expect(container.deleteBeforeReplace).toBe(true);
     expect(container.inputs).toMatchObject({ name: "owui-backup-runner-dev", restart: "unless-stopped", init: true, image: "sha256:0123456789abcdef" });
+    // Its main process is the watcher.
+    expect(container.inputs.command).toEqual(["owui-backup", "watch"]);
     expect(container.inputs.volumes).toEqual([
       { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
       { hostPath: store, containerPath: store },
@@ -166,10 +168,14 @@ describe("aws stack: provisioned bucket × systemd", () => {
       OWUI_BACKUP_S3_REGION: "eu-central-1",
       AWS_SECRET_ACCESS_KEY: "mock-secret-access-key",
       OWUI_BACKUP_LOG_DIR: path.join(process.env.XDG_DATA_HOME!, "owui-backup", "logs"),
+      OWUI_BACKUP_STATE_DIR: path.join(process.env.XDG_DATA_HOME!, "owui-backup", "state"),
     });
     expect(run.outputs.restoreOnHost).toContain("--store s3://owui-backup-aws-a1b2c3/host-a --s3-region eu-central-1 restore latest");
-    // Only the socket and the host's log directory: no store directory for a bucket.
-    expect(container.inputs.volumes).toHaveLength(2);
+    // Only the socket and this host's data directory (logs, watcher state): no store directory for a bucket.
+    expect(container.inputs.volumes).toEqual([
+      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
+      { hostPath: path.join(process.env.XDG_DATA_HOME!, "owui-backup"), containerPath: path.join(process.env.XDG_DATA_HOME!, "owui-backup") },
+    ]);
 
     const timer = run.one(T.command).inputs;
     expect(timer.create).toContain("systemctl --user enable --now owui-backup-owui-backup-aws.timer");

@@ -11,6 +11,8 @@ import type { Store } from "../store/store.js";
 export interface CommandIo {
   signal: AbortSignal;
   stdout: NodeJS.WritableStream;
+  /** Exit code of a command that finished without an error but has something to say (check: 3 = changes). */
+  exitCode?: number;
 }
 
 /** Flags of the command and of the program (global --container, --store). */
@@ -22,7 +24,7 @@ export function flagsOf(command: Command): Flags {
 export function openContext(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean; copies?: boolean },
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string },
 ): RunContext & { config: Config; copies: Store[] } {
   const config = loadConfig(flags);
   const store = openStore(config.store, storeSettings(config));
@@ -31,7 +33,7 @@ export function openContext(
   const log = createLogger({
     level: stderrLevel(config),
     directory: options.logToFile ? logDirectory(config, store.localDirectory) : undefined,
-    prefix: "backup",
+    prefix: options.logPrefix ?? "backup",
     quiet: Boolean(options.quiet),
   });
   return { config, store, copies, log, docker: createDockerClient(), signal: io.signal };

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { readCatalog } from "../snapshot/catalog.js";
 import { summarize } from "../snapshot/manifest.js";
+import { pinnedIds } from "../snapshot/pins.js";
 import { formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
@@ -14,8 +15,9 @@ export function registerList(program: Command, io: CommandIo): void {
       const ctx = openContext(flags, io, { logToFile: false });
       const { snapshots, unreadable } = await readCatalog(ctx.store);
       for (const broken of unreadable) ctx.log.warn(`${broken.id} is not listed: ${broken.error}`);
+      const pinned = await pinnedIds(ctx.store, snapshots.map((s) => s.container.name));
       if (flags.json) {
-        printJson(io, snapshots.map(summarize));
+        printJson(io, snapshots.map((s) => ({ ...summarize(s), reason: s.reason ?? null, pinned: pinned.has(s.id) })));
         return;
       }
       if (snapshots.length === 0) {
@@ -26,7 +28,8 @@ export function registerList(program: Command, io: CommandIo): void {
         s.id,
         s.createdAt.replace("T", " ").slice(0, 19),
         s.container.name,
-        s.trigger,
+        // A pinned snapshot is the way back from the image change that followed it.
+        pinned.has(s.id) ? `${s.trigger} (pinned)` : s.trigger,
         formatBytes(s.sizeBytes),
         String(s.files),
         s.image.openWebuiVersion ? `${s.image.reference} (${s.image.openWebuiVersion})` : s.image.reference,

@@ -31,9 +31,10 @@ export function effectivePolicy(policy: RetentionPolicy): RetentionPolicy {
  * days that have one (weekly: ISO weeks, monthly: calendar months), and a rule with count left when it
  * reaches the oldest snapshot keeps that one too, so a short history is not cut shorter. Unlike restic,
  * days, weeks and months are UTC, like the snapshot ids. The newest pre-restore snapshot of a
- * container is always kept, until the next restore makes a newer one.
+ * container is always kept, until the next restore makes a newer one, and so are pinned snapshots
+ * (the last one before an image change, see pins.ts).
  */
-export function planRetention(snapshots: Candidate[], policy: RetentionPolicy): RetentionDecision[] {
+export function planRetention(snapshots: Candidate[], policy: RetentionPolicy, pinned: ReadonlySet<string> = new Set()): RetentionDecision[] {
   const rules = effectivePolicy(policy);
   const byContainer = new Map<string, Candidate[]>();
   for (const s of snapshots) {
@@ -68,6 +69,7 @@ export function planRetention(snapshots: Candidate[], policy: RetentionPolicy): 
         pinnedPreRestore = true;
         reasons.push("pre-restore");
       }
+      if (pinned.has(snapshot.id)) reasons.push("pinned");
       decisions.push({ id: snapshot.id, container, keep: reasons.length > 0, reasons });
     }
   }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { UsageError } from "../errors.js";
 import { deleteSnapshot, readCatalog } from "../snapshot/catalog.js";
+import { pinnedIds } from "../snapshot/pins.js";
 import { effectivePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "../snapshot/retention.js";
 import type { Store } from "../store/store.js";
 import { isAbandonedWriter } from "../util/owner.js";
@@ -34,7 +35,7 @@ export async function applyRetention(
   const rules = checkPolicy(policy);
   const catalog = await readCatalog(store);
   const candidates = catalog.snapshots.filter((s) => !options.container || s.container.name === options.container);
-  const decisions = planRetention(candidates, rules);
+  const decisions = planRetention(candidates, rules, await pinnedIds(store, candidates.map((s) => s.container.name)));
   const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
   const now = Date.now();
   const removedIncomplete = catalog.incomplete.filter((s) => isAbandonedWriter(s.owner, now)).map((s) => s.id);

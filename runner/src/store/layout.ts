@@ -9,6 +9,7 @@
  *   snapshots/<id>/manifest.json          written last: a snapshot exists only when this does
  *   locks/<container>.json                one run at a time per container and store
  *   state/<container>.json                last success and last failure, for `status`
+ *   pins/<container>.json                 the snapshot retention keeps for the watcher (last before an image change)
  */
 export const SNAPSHOTS_PREFIX = "snapshots/";
 
@@ -19,6 +20,7 @@ export const layout = {
   object: (id: string, name: string) => `${SNAPSHOTS_PREFIX}${id}/${name}`,
   lock: (container: string) => `locks/${container}.json`,
   state: (container: string) => `state/${container}.json`,
+  pin: (container: string) => `pins/${container}.json`,
 };
 
 /** Names of objects inside a snapshot, relative to its prefix. */

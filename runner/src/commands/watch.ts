@@ -1,0 +1,94 @@
+import type { Command } from "commander";
+import { retentionPolicy, stateDirectory } from "../config.js";
+import { FailureError } from "../errors.js";
+import { checkPolicy } from "../steps/apply-retention.js";
+import { assess, backUpChanges, baseline, observe } from "../watch/observe.js";
+import { clearWatchState, readWatchState, watchStateFile, writeWatchState } from "../watch/watch-state.js";
+import { Watcher } from "../watch/watcher.js";
+import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+
+/** Exit code of `check` when it found changes that call for a backup. */
+export const CHANGES_FOUND = 3;
+
+const watchOptions = (command: Command) =>
+  command
+    .option("--growth <percent>", "data growth since the last backup that starts one (env OWUI_BACKUP_WATCH_GROWTH; default 20)")
+    .option("--state-dir <dir>", "where the watcher's state lives (env OWUI_BACKUP_STATE_DIR; default <store>/state, or on this host for remote stores)");
+
+export function registerWatch(program: Command, io: CommandIo): void {
+  const command = program
+    .command("watch")
+    .description("keep watching the container; back up when its image, settings, environment or mounts change or it restarts")
+    .option("--interval <duration>", "compare at least this often, e.g. 5m (env OWUI_BACKUP_WATCH_INTERVAL; default 5m)")
+    .option("--debounce <duration>", "quiet time after the last engine event before comparing (env OWUI_BACKUP_WATCH_DEBOUNCE; default 10s)")
+    .option("--min-gap <duration>", "at most one backup per this window (env OWUI_BACKUP_WATCH_MIN_GAP; default 10m)");
+  retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
+    const ctx = openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher" });
+    const { config, store } = ctx;
+    // Found now, not at the first backup hours later.
+    checkPolicy(retentionPolicy(config));
+    const stateFile = watchStateFile(stateDirectory(config, store.localDirectory), config.container);
+    ctx.log.info(
+      `watching ${config.container} (engine events, and every ${config.interval / 1000}s); backups into ${store.location}; state in ${stateFile}`,
+    );
+    await new Watcher(ctx, {
+      stateFile,
+      intervalMs: config.interval,
+      debounceMs: config.debounce,
+      minGapMs: config.minGap,
+      growthPercent: config.growth,
+    }).run();
+    ctx.log.info("watcher stopped");
+  });
+}
+
+export function registerCheck(program: Command, io: CommandIo): void {
+  const command = program
+    .command("check")
+    .description(`compare the container with the watcher's saved state once; exit ${CHANGES_FOUND} when something changed that calls for a backup`)
+    .option("--backup", "back up when it finds such changes (trigger watch)")
+    .option("--json", "print one JSON object");
+  retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
+    const flags = flagsOf(cmd);
+    const ctx = openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json) });
+    const { config, store } = ctx;
+    if (flags.backup) checkPolicy(retentionPolicy(config));
+    const stateFile = watchStateFile(stateDirectory(config, store.localDirectory), config.container);
+    const now = await observe(ctx.docker, config.container, config.paths);
+    if (!now) throw new FailureError(`container ${config.container} not found; check --container / OWUI_BACKUP_CONTAINER`);
+    const state = readWatchState(stateFile);
+    if (!state) {
+      writeWatchState(stateFile, baseline(config.container, now.fingerprint));
+      if (flags.json) printJson(io, { container: config.container, baseline: true, changes: [], backup: false, snapshot: null });
+      else io.stdout.write(`no saved state for ${config.container}: recorded its current state as the baseline\n`);
+      return;
+    }
+    const assessment = assess(state, now.fingerprint, config.growth);
+    let snapshot: string | null = null;
+    if (assessment.reason && flags.backup) {
+      const result = await backUpChanges(ctx, state, { ...assessment, reason: assessment.reason });
+      writeWatchState(stateFile, result.state);
+      snapshot = result.manifest.id;
+    }
+    if (flags.json) {
+      printJson(io, { container: config.container, baseline: false, since: state.savedAt, changes: assessment.changes, backup: Boolean(assessment.reason), snapshot });
+    } else {
+      if (assessment.changes.length === 0) io.stdout.write(`no changes in ${config.container} since ${state.savedAt}\n`);
+      for (const c of assessment.changes) io.stdout.write(`${c.kind}: ${c.detail}${c.critical ? "" : " (no backup needed)"}\n`);
+      if (snapshot) io.stdout.write(`${snapshot}\n`);
+    }
+    if (assessment.reason) io.exitCode = CHANGES_FOUND;
+  });
+}
+
+export function registerReset(program: Command, io: CommandIo): void {
+  program
+    .command("reset")
+    .description("forget the watcher's saved state; the next look records a new baseline")
+    .option("--state-dir <dir>", "where the watcher's state lives (env OWUI_BACKUP_STATE_DIR)")
+    .action(async (_options: unknown, cmd: Command) => {
+      const ctx = openContext(flagsOf(cmd), io, { logToFile: false });
+      const file = watchStateFile(stateDirectory(ctx.config, ctx.store.localDirectory), ctx.config.container);
+      io.stdout.write(clearWatchState(file) ? `cleared the saved state of ${ctx.config.container} (${file})\n` : `no saved state for ${ctx.config.container}\n`);
+    });
+}
