@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
@@ -118,6 +119,22 @@ describe.skipIf(skip)("owui-backup watch", () => {
     // Long enough for a second look after the storm (debounce 2 s) to have backed up again if it could.
     await new Promise((r) => setTimeout(r, 8000));
     expect(snapshots()).toHaveLength(already + 1);
+  });
+
+  test("while another run holds the lock the watcher waits, then backs up once it is free", async () => {
+    await startWatcher();
+    const count = snapshots().length;
+    // A live holder on this host (this test process) that does not expire soon.
+    const lock = path.join(fixture.store, "locks", `${fixture.name}.json`);
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    const holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: "restore latest", expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    fs.writeFileSync(lock, JSON.stringify(holder));
+    docker("restart", "-t", "1", fixture.name);
+    await waitFor("the watcher to meet the lock", () => watcher!.stderrSoFar().includes("trying again in"), 30_000);
+    expect(snapshots()).toHaveLength(count);
+    fs.rmSync(lock);
+    const snap = await nextSnapshot(count + 1, "lock released");
+    expect(snap).toMatchObject({ trigger: "watch", reason: "restart" });
   });
 
   test("check: exit 0 without changes, 3 with them (and --json), --backup; reset clears the state", async () => {

@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Starts the built CLI as a user would run it, with a clean OWUI_BACKUP_* environment plus `env`. */
-export function startCli(args: string[], env: Record<string, string> = {}): ChildProcess & { result: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess & { result: Promise<CliResult>; stderrSoFar: () => string } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OWUI_BACKUP_")));
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -23,7 +26,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): Chil
   const result = new Promise<CliResult>((resolve) => {
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return Object.assign(child, { result });
+  return Object.assign(child, { result, stderrSoFar: () => stderr });
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

@@ -15,8 +15,6 @@ export interface WatcherOptions {
   growthPercent: number;
 }
 
-/** How long to wait before trying again when another run holds the lock. */
-const LOCKED_RETRY_MS = 30_000;
 
 /**
  * The long-running watcher: looks at the container when an engine event says something happened (after
@@ -120,8 +118,10 @@ export class Watcher {
     } catch (err) {
       if (ctx.signal.aborted) return;
       if (err instanceof LockedError) {
-        ctx.log.info(`${oneLine(err)}; trying again in ${LOCKED_RETRY_MS / 1000}s`);
-        this.schedule(LOCKED_RETRY_MS);
+        // Another run (the nightly schedule, a restore) holds the lock: look again soon, it may be over.
+        const retryMs = Math.min(30_000, Math.max(options.debounceMs, 5_000));
+        ctx.log.info(`${oneLine(err)}; trying again in ${retryMs / 1000}s`);
+        this.schedule(retryMs);
         return;
       }
       // The changes stay unaccepted: the next look (event or interval) tries again.
