@@ -12,6 +12,9 @@ export function repoRoot(from = path.dirname(fileURLToPath(import.meta.url))): s
   }
 }
 
+/** Seconds Docker gives the runner between SIGTERM and SIGKILL. */
+export const STOP_GRACE_SECONDS = 120;
+
 export interface RunnerContainerArgs {
   /** Container name (`docker exec <name> owui-backup …`). */
   name: string;
@@ -87,6 +90,10 @@ export class RunnerContainer extends pulumi.ComponentResource {
         command: args.command,
         init: true,
         restart: "unless-stopped",
+        // `docker stop` (and replacement) waits for a backup in progress to clean up — a stop-mode one
+        // may wait 30 s for Open WebUI to stop — before SIGKILL could leave Open WebUI stopped.
+        stopTimeout: STOP_GRACE_SECONDS,
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
         envs,
         volumes: args.mounts.map((m) => ({ hostPath: m.source, containerPath: m.target })),
         user: args.runAs?.user,

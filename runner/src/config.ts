@@ -30,7 +30,8 @@ const duration = (minMs: number) =>
       const [, n, unit] = /^(\d+)(ms|s|m|h)?$/.exec(v) ?? [];
       return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? "s") as "ms" | "s" | "m" | "h"];
     })
-    .pipe(z.number().min(minMs, `expected at least ${minMs} ms`));
+    // Timers take at most 2^31-1 ms (24.8 days); longer would fire at once.
+    .pipe(z.number().min(minMs, `expected at least ${minMs} ms`).max(20 * 86_400_000, "expected at most 20 days"));
 
 const SETTINGS = {
   container: {

@@ -43,8 +43,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const streams: pino.StreamEntry[] = [
     { stream: new HumanLines(process.stderr), level: (options.quiet ? "error" : options.level) as pino.Level },
   ];
-  const file = options.directory ? openLogFile(options.directory, options.prefix ?? "backup") : undefined;
-  if (file !== undefined) streams.push({ stream: pino.destination({ fd: file, sync: true }), level: "debug" });
+  const file = options.directory ? DailyLogFile.open(options.directory, options.prefix ?? "backup") : undefined;
+  if (file) streams.push({ stream: file, level: "debug" });
   return pino(
     {
       level: "debug",
@@ -56,13 +56,50 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-function openLogFile(directory: string, prefix: string): number | undefined {
-  const day = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-  try {
-    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    return fs.openSync(path.join(directory, `${prefix}_${day}.log`), "a", 0o600);
-  } catch {
-    // An unwritable log directory must not mask the real error the command is about to report.
-    return undefined;
+/**
+ * `${prefix}_YYYYMMDD.log`, private, written synchronously; a long-running watcher moves on to the next
+ * day's file at midnight (UTC, like snapshot ids).
+ */
+class DailyLogFile extends Writable {
+  private day = "";
+  private fd: number | undefined;
+
+  private constructor(
+    private readonly directory: string,
+    private readonly prefix: string,
+  ) {
+    super();
+  }
+
+  /** undefined when the directory cannot be written: that must not mask the error a command is about to report. */
+  static open(directory: string, prefix: string): DailyLogFile | undefined {
+    const file = new DailyLogFile(directory, prefix);
+    try {
+      fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+      file.current();
+      return file;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private current(): number {
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+    if (day !== this.day || this.fd === undefined) {
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      this.fd = fs.openSync(path.join(this.directory, `${this.prefix}_${day}.log`), "a", 0o600);
+      this.day = day;
+    }
+    return this.fd;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    try {
+      fs.writeSync(this.current(), chunk);
+      done();
+    } catch {
+      // A full or vanished log disk must not stop a backup.
+      done();
+    }
   }
 }

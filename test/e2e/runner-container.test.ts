@@ -35,6 +35,7 @@ function dockerRunArgs(inputs: Record<string, any>, image: string, overrides: { 
     ...envs.flatMap((e) => ["-e", e]),
     ...(inputs.volumes ?? []).flatMap((v: any) => ["-v", `${v.hostPath}:${v.containerPath}`]),
     ...(inputs.labels ?? []).flatMap((l: any) => ["--label", `${l.label}=${l.value}`]),
+    ...(inputs.stopTimeout ? ["--stop-timeout", String(inputs.stopTimeout)] : []),
     ...(inputs.logDriver ? ["--log-driver", inputs.logDriver] : []),
     ...Object.entries(inputs.logOpts ?? {}).flatMap(([k, v]) => ["--log-opt", `${k}=${v}`]),
     image,

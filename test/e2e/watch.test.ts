@@ -36,7 +36,7 @@ describe.skipIf(skip)("owui-backup watch", () => {
       .sort()
       .map((id) => JSON.parse(fs.readFileSync(path.join(dir, id, "manifest.json"), "utf8")) as Snap);
   };
-  const stateFile = () => path.join(fixture.store, "state", `watch-${fixture.name}.json`);
+  const stateFile = () => path.join(fixture.store, "state", "watch", `${fixture.name}.json`);
   async function startWatcher(args = watchArgs): Promise<void> {
     watcher = startCli(args, fixture.env);
     // Ready once it has a baseline (first run) or has read the saved one and gone quiet.
@@ -109,15 +109,16 @@ describe.skipIf(skip)("owui-backup watch", () => {
     expect(snapshots().map((s) => s.id)).toEqual([before.id, snap.id]);
   });
 
-  test("ten restarts in a burst: one backup", async () => {
-    // A fresh baseline and no last backup, so the first backup may start at once; the window is 5 minutes.
-    expect((await runCli(["reset"], fixture.env)).stdout).toContain("cleared the saved state");
+  test("ten restarts in a burst: one backup, by the debounce alone (no window)", async () => {
     const already = snapshots().length;
-    await startWatcher(["watch", "--debounce", "2s", "--min-gap", "5m", "--interval", "1h", "--growth", "100000"]);
+    await startWatcher(["watch", "--debounce", "4s", "--min-gap", "0", "--interval", "1h", "--growth", "100000"]);
+    const t0 = Date.now();
     for (let i = 0; i < 10; i++) docker("restart", "-t", "0", fixture.name);
+    console.log(`ten restarts took ${Date.now() - t0} ms`);
     await nextSnapshot(already + 1, "burst");
-    // Long enough for a second look after the storm (debounce 2 s) to have backed up again if it could.
-    await new Promise((r) => setTimeout(r, 8000));
+    expect(snapshots().at(-1)).toMatchObject({ trigger: "watch", reason: "restart" });
+    // Long enough for a second look after the storm to have backed up again had it seen another change.
+    await new Promise((r) => setTimeout(r, 10_000));
     expect(snapshots()).toHaveLength(already + 1);
   });
 
@@ -151,7 +152,7 @@ describe.skipIf(skip)("owui-backup watch", () => {
     expect(changed.stdout).toMatch(/^restart: restarted at /m);
     const json = await runCli(["check", "--json"], fixture.env);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.stdout)).toMatchObject({ backup: true, snapshot: null, changes: [{ kind: "restart", critical: true }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({ backupNeeded: true, snapshot: null, changes: [{ kind: "restart", critical: true }] });
     // check alone starts no backup and keeps reporting the change.
     const count = snapshots().length;
     expect((await runCli(["check"], fixture.env)).code).toBe(3);
@@ -174,8 +175,8 @@ describe.skipIf(skip)("owui-backup watch", () => {
     const { code, ms } = await stopWatcher();
     console.log(`watcher stopped ${ms} ms after SIGTERM`);
     expect(code).toBe(0);
-    // A hang detector, not a benchmark: stopping takes milliseconds here.
-    expect(ms).toBeLessThan(5000);
+    // The issue's bound; stopping takes about 10 ms here.
+    expect(ms).toBeLessThan(1000);
   });
 
   // Restarts the engine under every container: only where that is allowed (CI, or asked for).

@@ -60,8 +60,9 @@ describe("dev stack: local store × cron", () => {
     expect(container.parentType).toBe("owui-backup:index:RunnerContainer");
     expect(container.deleteBeforeReplace).toBe(true);
     expect(container.inputs).toMatchObject({ name: "owui-backup-runner-dev", restart: "unless-stopped", init: true, image: "sha256:0123456789abcdef" });
-    // Its main process is the watcher.
+    // Its main process is the watcher, given time to finish a backup's cleanup when stopped.
     expect(container.inputs.command).toEqual(["owui-backup", "watch"]);
+    expect(container.inputs).toMatchObject({ stopTimeout: 120, destroyGraceSeconds: 120 });
     expect(container.inputs.volumes).toEqual([
       { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
       { hostPath: store, containerPath: store },

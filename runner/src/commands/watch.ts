@@ -23,7 +23,8 @@ export function registerWatch(program: Command, io: CommandIo): void {
     .option("--debounce <duration>", "quiet time after the last engine event before comparing (env OWUI_BACKUP_WATCH_DEBOUNCE; default 10s)")
     .option("--min-gap <duration>", "at most one backup per this window (env OWUI_BACKUP_WATCH_MIN_GAP; default 10m)");
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
-    const ctx = openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher" });
+    // --copy-to / OWUI_BACKUP_COPY_TO: the watcher's snapshots go to the copies too.
+    const ctx = openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher", copies: true });
     const { config, store } = ctx;
     // Found now, not at the first backup hours later.
     checkPolicy(retentionPolicy(config));
@@ -50,7 +51,7 @@ export function registerCheck(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object");
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
-    const ctx = openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json) });
+    const ctx = openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true });
     const { config, store } = ctx;
     if (flags.backup) checkPolicy(retentionPolicy(config));
     const stateFile = watchStateFile(stateDirectory(config, store.localDirectory), config.container);
@@ -59,19 +60,19 @@ export function registerCheck(program: Command, io: CommandIo): void {
     const state = readWatchState(stateFile);
     if (!state) {
       writeWatchState(stateFile, baseline(config.container, now.fingerprint));
-      if (flags.json) printJson(io, { container: config.container, baseline: true, changes: [], backup: false, snapshot: null });
+      if (flags.json) printJson(io, { container: config.container, baseline: true, changes: [], backupNeeded: false, snapshot: null });
       else io.stdout.write(`no saved state for ${config.container}: recorded its current state as the baseline\n`);
       return;
     }
     const assessment = assess(state, now.fingerprint, config.growth);
     let snapshot: string | null = null;
     if (assessment.reason && flags.backup) {
-      const result = await backUpChanges(ctx, state, { ...assessment, reason: assessment.reason });
+      const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
       writeWatchState(stateFile, result.state);
       snapshot = result.manifest.id;
     }
     if (flags.json) {
-      printJson(io, { container: config.container, baseline: false, since: state.savedAt, changes: assessment.changes, backup: Boolean(assessment.reason), snapshot });
+      printJson(io, { container: config.container, baseline: false, since: state.savedAt, changes: assessment.changes, backupNeeded: Boolean(assessment.reason), snapshot });
     } else {
       if (assessment.changes.length === 0) io.stdout.write(`no changes in ${config.container} since ${state.savedAt}\n`);
       for (const c of assessment.changes) io.stdout.write(`${c.kind}: ${c.detail}${c.critical ? "" : " (no backup needed)"}\n`);

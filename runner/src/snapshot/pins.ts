@@ -13,11 +13,13 @@ export interface Pin {
   pinnedAt: string;
 }
 
+/** The container's pin; undefined when there is none or it cannot be parsed (it then protects nothing). */
 export async function readPin(store: Store, container: string): Promise<Pin | undefined> {
   try {
-    return (await readJsonObject(store, layout.pin(container))) as Pin;
+    const pin = (await readJsonObject(store, layout.pin(container))) as Partial<Pin>;
+    return typeof pin?.id === "string" ? (pin as Pin) : undefined;
   } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
+    if (err instanceof NotFoundError || err instanceof SyntaxError) return undefined;
     throw err;
   }
 }

@@ -28,6 +28,11 @@ export async function followContainerEvents(
   while (!signal.aborted) {
     try {
       const stream = (await docker.getEvents({ filters: { type: ["container"], container: [container] } })) as NodeJS.ReadableStream & { destroy(): void };
+      // Stopped while connecting: the listener below would never see the abort.
+      if (signal.aborted) {
+        stream.destroy();
+        break;
+      }
       const stop = () => stream.destroy();
       signal.addEventListener("abort", stop, { once: true });
       handlers.onConnected(connectedBefore);
@@ -43,7 +48,11 @@ export async function followContainerEvents(
             const line = pending.slice(0, newline).trim();
             pending = pending.slice(newline + 1);
             if (!line) continue;
-            const event = JSON.parse(line) as { Action?: string; status?: string; Actor?: { ID?: string }; id?: string };
+            const event = parseEvent(line);
+            if (!event) continue;
+            // The engine's name filter also matches longer names (open-webui-pipelines for open-webui).
+            const names = [event.Actor?.Attributes?.name, event.Actor?.Attributes?.oldName].map((n) => n?.replace(/^\//, ""));
+            if (!names.includes(container)) continue;
             const action = event.Action ?? event.status ?? "";
             if (INTERESTING.has(action) || action.startsWith("health_status")) handlers.onEvent({ action, id: event.Actor?.ID ?? event.id ?? "" });
           }
@@ -58,6 +67,22 @@ export async function followContainerEvents(
     }
     await sleep(pauseMs, signal);
     pauseMs = Math.min(pauseMs * 2, 10_000);
+  }
+}
+
+interface EngineEvent {
+  Action?: string;
+  status?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string | undefined> };
+}
+
+/** One line of the stream; a line that is not an event is skipped, not a reason to reconnect. */
+function parseEvent(line: string): EngineEvent | undefined {
+  try {
+    return JSON.parse(line) as EngineEvent;
+  } catch {
+    return undefined;
   }
 }
 

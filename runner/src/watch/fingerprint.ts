@@ -59,7 +59,7 @@ export interface Change {
  * of whatever differs in it, not also a restart. Size is information unless the data grew by at least
  * growthPercent since the last backup.
  */
-export function compareFingerprints(before: Fingerprint, now: Fingerprint, options: { growthPercent: number; bytesAtBackup?: number }): Change[] {
+export function compareFingerprints(before: Fingerprint, now: Fingerprint, options: { growthPercent: number; sizeReference?: number | undefined }): Change[] {
   const changes: Change[] = [];
   const recreated = before.containerId !== now.containerId;
   if (before.image.id !== now.image.id || before.image.reference !== now.image.reference) {
@@ -78,7 +78,7 @@ export function compareFingerprints(before: Fingerprint, now: Fingerprint, optio
   }
   if (recreated && changes.length === 0) changes.push({ kind: "restart", critical: true, detail: `created again (${short(now.containerId)}), same settings` });
   if (before.dataBytes !== undefined && now.dataBytes !== undefined && before.dataBytes !== now.dataBytes) {
-    const base = options.bytesAtBackup ?? before.dataBytes;
+    const base = options.sizeReference ?? before.dataBytes;
     const grown = base > 0 ? ((now.dataBytes - base) / base) * 100 : now.dataBytes > 0 ? Infinity : 0;
     changes.push({
       kind: "size",

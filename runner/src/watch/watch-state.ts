@@ -11,11 +11,14 @@ export interface WatchState {
   container: string;
   savedAt: string;
   fingerprint: Fingerprint;
-  lastBackup?: { id: string; at: string; dataBytes?: number | undefined };
+  /** Data size at the last backup (or when the baseline was taken): growth is measured from here. */
+  sizeReference?: number | undefined;
+  lastBackup?: { id: string; at: string };
 }
 
+/** <state dir>/watch/<container>.json: a directory of its own, apart from the store's run-state files. */
 export function watchStateFile(stateDir: string, container: string): string {
-  return path.join(stateDir, `watch-${container}.json`);
+  return path.join(stateDir, "watch", `${container}.json`);
 }
 
 export function readWatchState(file: string): WatchState | undefined {

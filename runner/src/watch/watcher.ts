@@ -1,7 +1,9 @@
 import { LockedError, oneLine } from "../errors.js";
 import type { RunContext } from "../run/context.js";
+import type { Store } from "../store/store.js";
 import { followContainerEvents } from "./docker-events.js";
-import { assess, backUpChanges, baseline, observe } from "./observe.js";
+import { LookScheduler } from "./look-scheduler.js";
+import { acceptSeen, assess, backUpChanges, baseline, observe, restartWasABackup } from "./observe.js";
 import { readWatchState, writeWatchState } from "./watch-state.js";
 
 export interface WatcherOptions {
@@ -15,74 +17,52 @@ export interface WatcherOptions {
   growthPercent: number;
 }
 
-
 /**
- * The long-running watcher: looks at the container when an engine event says something happened (after
- * the debounce), every interval, and after each (re)connect to the engine; backs up when a look finds a
- * critical change, one backup at a time and at most one per window. Stops when the signal aborts, after
- * the backup in progress (if any) has cleaned up.
+ * The long-running watcher: looks at the container when engine events say something happened (see
+ * LookScheduler), every interval, and after each (re)connect to the engine; backs up when a look finds a
+ * critical change, at most one per window. Stops when the signal aborts, after the backup in progress
+ * (if any) has cleaned up.
  */
 export class Watcher {
-  private timer: NodeJS.Timeout | undefined;
-  private current: Promise<void> | undefined;
-  private again = false;
+  private readonly scheduler: LookScheduler;
   private missingReported = false;
 
   constructor(
-    private readonly ctx: RunContext,
+    private readonly ctx: RunContext & { copies?: Store[] },
     private readonly options: WatcherOptions,
-  ) {}
+  ) {
+    // A container that never stops emitting events is still looked at, after six quiet periods' worth.
+    this.scheduler = new LookScheduler(() => this.look(), options.debounceMs, Math.max(options.debounceMs * 6, 5_000));
+  }
 
   async run(): Promise<void> {
-    const { ctx, options } = this;
+    const { ctx, options, scheduler } = this;
     const events = followContainerEvents(
       ctx.docker,
       ctx.config.container,
       {
         onEvent: (e) => {
           ctx.log.debug({ action: e.action }, `event ${e.action}`);
-          this.schedule(options.debounceMs);
+          scheduler.afterEvent();
         },
         // At start and after a reconnect: whatever happened while we were not listening.
-        onConnected: () => this.schedule(0),
+        onConnected: () => scheduler.soon(),
       },
       ctx.signal,
       ctx.log,
     );
-    const poll = setInterval(() => this.schedule(0), options.intervalMs);
+    const poll = setInterval(() => scheduler.soon(), options.intervalMs);
     try {
       await untilAborted(ctx.signal);
     } finally {
       clearInterval(poll);
-      clearTimeout(this.timer);
       await events;
-      await this.current;
+      await scheduler.stop();
     }
   }
 
-  /** A look in delayMs. Events push a pending look back (trailing debounce); an immediate one leaves a pending look be. */
-  private schedule(delayMs: number): void {
-    if (this.ctx.signal.aborted) return;
-    if (this.timer && delayMs === 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.current) {
-        this.again = true;
-        return;
-      }
-      this.current = this.look().finally(() => {
-        this.current = undefined;
-        if (this.again && !this.ctx.signal.aborted) {
-          this.again = false;
-          this.schedule(this.options.debounceMs);
-        }
-      });
-    }, Math.min(delayMs, 2 ** 31 - 1));
-  }
-
   private async look(): Promise<void> {
-    const { ctx, options } = this;
+    const { ctx, options, scheduler } = this;
     const container = ctx.config.container;
     try {
       const now = await observe(ctx.docker, container, ctx.config.paths);
@@ -100,19 +80,21 @@ export class Watcher {
       }
       const assessment = assess(state, now.fingerprint, options.growthPercent);
       for (const change of assessment.changes) ctx.log[change.critical ? "info" : "debug"]({ change: change.kind, critical: change.critical }, change.detail);
-      if (!assessment.reason) {
-        // Nothing worth a backup: remember what was seen so the same information is not logged again.
-        if (assessment.changes.length > 0) writeWatchState(options.stateFile, { ...state, savedAt: new Date().toISOString(), fingerprint: now.fingerprint });
+      if (!assessment.reason || (await restartWasABackup(ctx.store, container, assessment, now.fingerprint))) {
+        // Nothing worth a backup: remember what was seen so the same thing is not reported again.
+        if (assessment.changes.length > 0) writeWatchState(options.stateFile, acceptSeen(state, now.fingerprint));
         return;
       }
       const wait = (state.lastBackup ? Date.parse(state.lastBackup.at) : 0) + options.minGapMs - Date.now();
       if (wait > 0) {
         ctx.log.info(`${assessment.reason} changed; the next backup may start in ${Math.ceil(wait / 1000)}s (one per ${options.minGapMs / 1000}s)`);
-        this.schedule(wait);
+        scheduler.later(wait);
         return;
       }
+      // Stopped while looking (du can take a while): no backup may start now.
+      if (ctx.signal.aborted) return;
       ctx.log.info({ reason: assessment.reason }, `backing up ${container}: ${assessment.reason} changed`);
-      const result = await backUpChanges(ctx, state, { ...assessment, reason: assessment.reason });
+      const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
       writeWatchState(options.stateFile, result.state);
       ctx.log.info({ id: result.manifest.id, reason: assessment.reason }, `snapshot ${result.manifest.id} (${assessment.reason})`);
     } catch (err) {
@@ -121,7 +103,7 @@ export class Watcher {
         // Another run (the nightly schedule, a restore) holds the lock: look again soon, it may be over.
         const retryMs = Math.min(30_000, Math.max(options.debounceMs, 5_000));
         ctx.log.info(`${oneLine(err)}; trying again in ${retryMs / 1000}s`);
-        this.schedule(retryMs);
+        scheduler.later(retryMs);
         return;
       }
       // The changes stay unaccepted: the next look (event or interval) tries again.
