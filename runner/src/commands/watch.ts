@@ -5,7 +5,7 @@ import { checkPolicy } from "../steps/apply-retention.js";
 import { assess, backUpChanges, baseline, observe } from "../watch/observe.js";
 import { clearWatchState, readWatchState, watchStateFile, writeWatchState } from "../watch/watch-state.js";
 import { Watcher } from "../watch/watcher.js";
-import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 
 /** Exit code of `check` when it found changes that call for a backup. */
 export const CHANGES_FOUND = 3;
@@ -21,7 +21,8 @@ export function registerWatch(program: Command, io: CommandIo): void {
     .description("keep watching the container; back up when its image, settings, environment or mounts change or it restarts")
     .option("--interval <duration>", "compare at least this often, e.g. 5m (env OWUI_BACKUP_WATCH_INTERVAL; default 5m)")
     .option("--debounce <duration>", "quiet time after the last engine event before comparing (env OWUI_BACKUP_WATCH_DEBOUNCE; default 10s)")
-    .option("--min-gap <duration>", "at most one backup per this window (env OWUI_BACKUP_WATCH_MIN_GAP; default 10m)");
+    .option("--min-gap <duration>", "at most one backup per this window (env OWUI_BACKUP_WATCH_MIN_GAP; default 10m)")
+    .option("--copy-to <dir|url>", "also write each snapshot to this store (repeatable; env OWUI_BACKUP_COPY_TO, comma-separated)", collect);
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     // --copy-to / OWUI_BACKUP_COPY_TO: the watcher's snapshots go to the copies too.
     const ctx = openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher", copies: true });
