@@ -121,7 +121,6 @@ export type StorageConfig =
   | (z.output<typeof localStorage> & { path: string })
   | z.output<typeof awsStorage>
   | z.output<typeof s3Storage>;
-export type AwsStorageConfig = z.output<typeof awsStorage>;
 export type RetentionConfig = z.output<typeof retention>;
 
 export interface ScheduleConfig {
