@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cronCreateScript, cronDeleteScript, cronLines } from "../../../infra/schedule/cron.js";
-import type { ScheduledBackup } from "../../../infra/schedule/scheduled-backup.js";
+import { devSchedule } from "./dev-schedule.js";
 import { skipWithout } from "../../helpers/tools.js";
 
 /**
@@ -21,14 +21,7 @@ function asUser(script: string, input?: string) {
 }
 const crontab = () => asUser("crontab -l").stdout;
 
-const dev: ScheduledBackup = {
-  project: "owui-backup",
-  stack: "dev",
-  runnerName: "owui-backup-runner-dev",
-  container: "open-webui",
-  time: "02:00",
-  bootDelayMinutes: 5,
-};
+const dev = devSchedule;
 const FOREIGN = [
   'MAILTO=""',
   "17 3 * * * /usr/bin/true # someone else's job",

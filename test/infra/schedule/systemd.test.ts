@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { ScheduledBackup } from "../../../infra/schedule/scheduled-backup.js";
+import { devSchedule } from "./dev-schedule.js";
 import { skipWithout } from "../../helpers/tools.js";
 import { bootTimerUnit, serviceUnit, systemdCreateScript, systemdDeleteScript, timerUnit, unitName } from "../../../infra/schedule/systemd.js";
 
@@ -11,14 +11,7 @@ import { bootTimerUnit, serviceUnit, systemdCreateScript, systemdDeleteScript, t
 // verify also checks that ExecStart's program (docker) exists.
 const skip = skipWithout(["systemd-analyze", "docker"]);
 
-const dev: ScheduledBackup = {
-  project: "owui-backup",
-  stack: "dev",
-  runnerName: "owui-backup-runner-dev",
-  container: "open-webui",
-  time: "02:00",
-  bootDelayMinutes: 5,
-};
+const dev = devSchedule;
 
 let tmp: string;
 beforeAll(() => {

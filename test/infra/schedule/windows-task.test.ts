@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import type { ScheduledBackup } from "../../../infra/schedule/scheduled-backup.js";
+import { devSchedule } from "./dev-schedule.js";
 import { encodePowerShell, psQuote, taskPath, windowsCommandLine, windowsCreateScript, windowsDeleteScript } from "../../../infra/schedule/windows-task.js";
 
 /**
@@ -8,14 +8,7 @@ import { encodePowerShell, psQuote, taskPath, windowsCommandLine, windowsCreateS
  * task is compared with Python's subprocess.list2cmdline, an independent implementation of the same
  * Microsoft C runtime rules.
  */
-const dev: ScheduledBackup = {
-  project: "owui-backup",
-  stack: "dev",
-  runnerName: "owui-backup-runner-dev",
-  container: "open-webui",
-  time: "02:00",
-  bootDelayMinutes: 5,
-};
+const dev = devSchedule;
 
 function list2cmdline(args: string[]): string {
   const r = spawnSync("python3", ["-c", "import json,subprocess,sys; print(subprocess.list2cmdline(json.load(sys.stdin)), end='')"], {
