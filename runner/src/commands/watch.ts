@@ -1,11 +1,15 @@
 import type { Command } from "commander";
-import { retentionPolicy, stateDirectory } from "../config.js";
+import { retentionPolicy, stateDirectory, type Config } from "../config.js";
 import { FailureError } from "../errors.js";
 import { checkPolicy } from "../steps/apply-retention.js";
 import { assess, backUpChanges, baseline, observe } from "../watch/observe.js";
-import { clearWatchState, readWatchState, watchStateFile, writeWatchState } from "../watch/watch-state.js";
+import { WatchStateFile } from "../watch/watch-state.js";
 import { Watcher } from "../watch/watcher.js";
+import type { Store } from "../store/store.js";
 import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+
+/** The container's watcher state, where watch, check and reset all look for it. */
+const stateOf = (config: Config, store: Store) => new WatchStateFile(stateDirectory(config, store.localDirectory), config.container);
 
 /** Exit code of `check` when it found changes that call for a backup. */
 export const CHANGES_FOUND = 3;
@@ -29,12 +33,12 @@ export function registerWatch(program: Command, io: CommandIo): void {
     const { config, store } = ctx;
     // Found now, not at the first backup hours later.
     checkPolicy(retentionPolicy(config));
-    const stateFile = watchStateFile(stateDirectory(config, store.localDirectory), config.container);
+    const state = stateOf(config, store);
     ctx.log.info(
-      `watching ${config.container} (engine events, and every ${config.interval / 1000}s); backups into ${store.location}; state in ${stateFile}`,
+      `watching ${config.container} (engine events, and every ${config.interval / 1000}s); backups into ${store.location}; state in ${state.location}`,
     );
     await new Watcher(ctx, {
-      stateFile,
+      state,
       intervalMs: config.interval,
       debounceMs: config.debounce,
       minGapMs: config.minGap,
@@ -55,12 +59,12 @@ export function registerCheck(program: Command, io: CommandIo): void {
     const ctx = openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true });
     const { config, store } = ctx;
     if (flags.backup) checkPolicy(retentionPolicy(config));
-    const stateFile = watchStateFile(stateDirectory(config, store.localDirectory), config.container);
+    const saved = stateOf(config, store);
     const now = await observe(ctx.docker, config.container, config.paths);
     if (!now) throw new FailureError(`container ${config.container} not found; check --container / OWUI_BACKUP_CONTAINER`);
-    const state = readWatchState(stateFile);
+    const state = await saved.read();
     if (!state) {
-      writeWatchState(stateFile, baseline(config.container, now.fingerprint));
+      await saved.write(baseline(config.container, now.fingerprint));
       if (flags.json) printJson(io, { container: config.container, baseline: true, changes: [], backupNeeded: false, snapshot: null });
       else io.stdout.write(`no saved state for ${config.container}: recorded its current state as the baseline\n`);
       return;
@@ -69,7 +73,7 @@ export function registerCheck(program: Command, io: CommandIo): void {
     let snapshot: string | null = null;
     if (assessment.reason && flags.backup) {
       const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
-      writeWatchState(stateFile, result.state);
+      await saved.write(result.state);
       snapshot = result.manifest.id;
     }
     if (flags.json) {
@@ -90,7 +94,7 @@ export function registerReset(program: Command, io: CommandIo): void {
     .option("--state-dir <dir>", "where the watcher's state lives (env OWUI_BACKUP_STATE_DIR)")
     .action(async (_options: unknown, cmd: Command) => {
       const ctx = openContext(flagsOf(cmd), io, { logToFile: false });
-      const file = watchStateFile(stateDirectory(ctx.config, ctx.store.localDirectory), ctx.config.container);
-      io.stdout.write(clearWatchState(file) ? `cleared the saved state of ${ctx.config.container} (${file})\n` : `no saved state for ${ctx.config.container}\n`);
+      const state = stateOf(ctx.config, ctx.store);
+      io.stdout.write((await state.clear()) ? `cleared the saved state of ${ctx.config.container} (${state.location})\n` : `no saved state for ${ctx.config.container}\n`);
     });
 }

@@ -1,10 +1,14 @@
-import fs from "node:fs";
 import path from "node:path";
+import { NotFoundError } from "../errors.js";
+import { LocalStore } from "../store/local/local-store.js";
+import { jsonBody, readJsonObject } from "../store/store.js";
 import type { Fingerprint } from "./fingerprint.js";
 
 /**
  * The watcher's memory (seed 000's configs/.container_state.json): the fingerprint it last accepted and
- * the last backup it started. One private file per container in the state directory.
+ * the last backup it started. One private file per container, <state dir>/watch/<container>.json (a
+ * directory of its own, apart from the store's run-state files), written through a LocalStore so it is
+ * replaced atomically and kept 0600.
  */
 export interface WatchState {
   format: 1;
@@ -16,37 +20,37 @@ export interface WatchState {
   lastBackup?: { id: string; at: string };
 }
 
-/** <state dir>/watch/<container>.json: a directory of its own, apart from the store's run-state files. */
-export function watchStateFile(stateDir: string, container: string): string {
-  return path.join(stateDir, "watch", `${container}.json`);
-}
+export class WatchStateFile {
+  /** The file's path, for messages. */
+  readonly location: string;
+  private readonly store: LocalStore;
+  private readonly key: string;
 
-export function readWatchState(file: string): WatchState | undefined {
-  try {
-    const state = JSON.parse(fs.readFileSync(file, "utf8")) as WatchState;
-    return state.format === 1 && state.fingerprint ? state : undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    // A damaged file is as good as none: the next check records a new baseline.
-    return undefined;
+  constructor(stateDir: string, container: string) {
+    this.store = new LocalStore(stateDir);
+    this.key = `watch/${container}.json`;
+    this.location = path.join(stateDir, "watch", `${container}.json`);
   }
-}
 
-/** Written to a temporary file and renamed, so a crash never leaves half a state. */
-export function writeWatchState(file: string, state: WatchState): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
-  fs.renameSync(temp, file);
-}
+  /** undefined when there is none; a damaged file is as good as none (the next look records a baseline). */
+  async read(): Promise<WatchState | undefined> {
+    try {
+      const state = (await readJsonObject(this.store, this.key)) as WatchState;
+      return state?.format === 1 && state.fingerprint ? state : undefined;
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+  }
 
-/** True when there was a state to clear. */
-export function clearWatchState(file: string): boolean {
-  try {
-    fs.unlinkSync(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
+  async write(state: WatchState): Promise<void> {
+    await this.store.put(this.key, jsonBody(state));
+  }
+
+  /** True when there was a state to clear. */
+  async clear(): Promise<boolean> {
+    const existed = (await this.store.stat(this.key)) !== undefined;
+    await this.store.delete(this.key);
+    return existed;
   }
 }

@@ -4,10 +4,10 @@ import type { Store } from "../store/store.js";
 import { followContainerEvents } from "./docker-events.js";
 import { LookScheduler } from "./look-scheduler.js";
 import { acceptSeen, assess, backUpChanges, baseline, observe, restartWasABackup } from "./observe.js";
-import { readWatchState, writeWatchState } from "./watch-state.js";
+import type { WatchStateFile } from "./watch-state.js";
 
 export interface WatcherOptions {
-  stateFile: string;
+  state: WatchStateFile;
   /** A full comparison at least this often, whatever the event stream says. */
   intervalMs: number;
   /** Quiet time after the last event before looking: a storm of events is one look. */
@@ -72,9 +72,9 @@ export class Watcher {
         return;
       }
       this.missingReported = false;
-      const state = readWatchState(options.stateFile);
+      const state = await options.state.read();
       if (!state) {
-        writeWatchState(options.stateFile, baseline(container, now.fingerprint));
+        await options.state.write(baseline(container, now.fingerprint));
         ctx.log.info(`recorded the state of ${container} as the baseline`);
         return;
       }
@@ -82,7 +82,7 @@ export class Watcher {
       for (const change of assessment.changes) ctx.log[change.critical ? "info" : "debug"]({ change: change.kind, critical: change.critical }, change.detail);
       if (!assessment.reason || (await restartWasABackup(ctx.store, container, assessment, now.fingerprint))) {
         // Nothing worth a backup: remember what was seen so the same thing is not reported again.
-        if (assessment.changes.length > 0) writeWatchState(options.stateFile, acceptSeen(state, now.fingerprint));
+        if (assessment.changes.length > 0) await options.state.write(acceptSeen(state, now.fingerprint));
         return;
       }
       const wait = (state.lastBackup ? Date.parse(state.lastBackup.at) : 0) + options.minGapMs - Date.now();
@@ -95,7 +95,7 @@ export class Watcher {
       if (ctx.signal.aborted) return;
       ctx.log.info({ reason: assessment.reason }, `backing up ${container}: ${assessment.reason} changed`);
       const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
-      writeWatchState(options.stateFile, result.state);
+      await options.state.write(result.state);
       ctx.log.info({ id: result.manifest.id, reason: assessment.reason }, `snapshot ${result.manifest.id} (${assessment.reason})`);
     } catch (err) {
       if (ctx.signal.aborted) return;
