@@ -1,4 +1,4 @@
-import { backupCommandArgs, shQuote, shWord, splitTime, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, shQuote, shWord, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
  * crontab entries for Linux and macOS: one line per trigger, each ending in a marker comment naming the
@@ -49,7 +49,7 @@ export function cronMarker(s: Pick<ScheduledBackup, "project" | "stack">): strin
 /** Each trigger: when it fires, and what follows the Docker CLI's path on its line (arguments, marker). */
 export function cronEntries(s: ScheduledBackup): { when: string; rest: string }[] {
   const rest = `${backupCommandArgs(s).map(shWord).join(" ")} >/dev/null${cronMarker(s)}`;
-  const { hour, minute } = splitTime(s.time);
+  const [hour, minute] = s.time.split(":").map(Number);
   const entries = [{ when: s.cron ?? `${minute} ${hour} * * *`, rest }];
   if (s.bootDelayMinutes !== undefined) {
     entries.push({ when: s.bootDelayMinutes > 0 ? `@reboot sleep ${s.bootDelayMinutes * 60} &&` : "@reboot", rest });

@@ -12,7 +12,7 @@ export interface ScheduledBackup {
   container: string;
   /** DOCKER_HOST, passed to the CLI as -H when set. */
   dockerHost?: string;
-  /** Daily at HH:MM (local time). */
+  /** Daily at HH:MM (local time, two digits each: the config's format, which systemd and Task Scheduler take as it is). */
   time: string;
   /** cron only: an expression used instead of the daily time. */
   cron?: string;
@@ -28,11 +28,6 @@ export function backupCommandArgs(s: Pick<ScheduledBackup, "dockerHost" | "runne
 /** A name usable in unit file names and task paths: the stack name without characters they refuse. */
 export function scheduleName(s: Pick<ScheduledBackup, "project" | "stack">): string {
   return `${s.project}-${s.stack}`.replace(/[^A-Za-z0-9_.-]/g, "-");
-}
-
-export function splitTime(time: string): { hour: number; minute: number } {
-  const [hour, minute] = time.split(":").map(Number);
-  return { hour: hour ?? 0, minute: minute ?? 0 };
 }
 
 /** POSIX shell single quoting: safe for any string. */

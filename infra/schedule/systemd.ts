@@ -1,4 +1,4 @@
-import { backupCommandArgs, scheduleName, shQuote, splitTime, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, scheduleName, shQuote, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
  * A systemd .service (one backup, Type=oneshot), a .timer (daily at the configured time, Persistent= so
@@ -39,9 +39,7 @@ const timer = (description: string, lines: string[], s: ScheduledBackup) =>
   ["[Unit]", `Description=${description}`, "", "[Timer]", ...lines, `Unit=${unitName(s)}.service`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
 
 export function timerUnit(s: ScheduledBackup): string {
-  const { hour, minute } = splitTime(s.time);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return timer(`owui-backup: daily backup of the Open WebUI container ${s.container} (stack ${s.stack})`, [`OnCalendar=*-*-* ${pad(hour)}:${pad(minute)}:00`, "Persistent=true"], s);
+  return timer(`owui-backup: daily backup of the Open WebUI container ${s.container} (stack ${s.stack})`, [`OnCalendar=*-*-* ${s.time}:00`, "Persistent=true"], s);
 }
 
 /** undefined when the schedule has no boot trigger. */

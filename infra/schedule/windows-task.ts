@@ -1,4 +1,4 @@
-import { backupCommandArgs, scheduleName, splitTime, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, scheduleName, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
  * Windows Task Scheduler, through PowerShell's ScheduledTasks module (seed 000's setup_backup_schedule.ps1):
@@ -30,8 +30,7 @@ export function taskPath(s: Pick<ScheduledBackup, "project" | "stack">): string 
 }
 
 export function windowsCreateScript(s: ScheduledBackup): string {
-  const { hour, minute } = splitTime(s.time);
-  const at = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
+  const at = s.time;
   const register = (name: string, trigger: string, what: string) =>
     `Register-ScheduledTask -TaskPath $taskPath -TaskName ${psQuote(name)} -Action $action -Trigger ${trigger} ` +
     `-Principal $principal -Settings $settings -Description ${psQuote(`owui-backup: ${what} backup of the Open WebUI container ${s.container} (stack ${s.stack})`)} -Force | Out-Null`;
