@@ -21,14 +21,15 @@ const wholeNumber = (min: number, max: number) =>
     .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
 
 /** A duration: a whole number of seconds, or with a unit: 500ms, 30s, 5m, 1h. Milliseconds out. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const duration = (minMs: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+(ms|s|m|h)?$/, "expected a duration such as 30s, 5m or 300 (seconds)")
-    .transform((v) => {
-      const [, n, unit] = /^(\d+)(ms|s|m|h)?$/.exec(v) ?? [];
-      return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? "s") as "ms" | "s" | "m" | "h"];
+    .transform((v, ctx) => {
+      const match = /^(\d+)(ms|s|m|h)?$/.exec(v);
+      if (!match) ctx.addIssue({ code: "custom", message: "expected a duration such as 30s, 5m or 300 (seconds)" });
+      return match ? Number(match[1]) * UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS] : z.NEVER;
     })
     // Timers take at most 2^31-1 ms (24.8 days); longer would fire at once.
     .pipe(z.number().min(minMs, `expected at least ${minMs} ms`).max(20 * 86_400_000, "expected at most 20 days"));
@@ -180,8 +181,7 @@ export function storeSettings(config: Config): StoreSettings {
 
 /** Where the watcher keeps its state: the configured directory, else state/ in a local store, else on this host. */
 export function stateDirectory(config: Config, storeDirectory: string | undefined): string {
-  if (config.stateDir) return path.resolve(config.stateDir);
-  return path.join(storeDirectory ?? defaultStorePath(), "state");
+  return hostDirectory(config.stateDir, storeDirectory, "state");
 }
 
 /**
@@ -189,6 +189,10 @@ export function stateDirectory(config: Config, storeDirectory: string | undefine
  * store) logs/ in the per-user data directory of this host.
  */
 export function logDirectory(config: Config, storeDirectory: string | undefined): string {
-  if (config.logDir) return path.resolve(config.logDir);
-  return path.join(storeDirectory ?? defaultStorePath(), "logs");
+  return hostDirectory(config.logDir, storeDirectory, "logs");
+}
+
+/** A directory the user named, else `name` inside a local store, else inside the default store location on this host. */
+function hostDirectory(configured: string | undefined, storeDirectory: string | undefined, name: string): string {
+  return configured ? path.resolve(configured) : path.join(storeDirectory ?? defaultStorePath(), name);
 }
