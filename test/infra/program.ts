@@ -39,9 +39,11 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   const stack = options.stack ?? "dev";
   const registered: Registered[] = [];
+  const inputsSeen = new Map<string, Record<string, any>>();
   pulumi.runtime.setMocks(
     {
       newResource(args) {
+        inputsSeen.set(`${args.type}::${args.name}`, args.inputs);
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
       },
       call(args) {
@@ -79,7 +81,6 @@ export async function runProgram(
     });
   };
 
-  inputsSeen.clear();
   vi.resetModules();
   let program: Record<string, unknown>;
   try {
@@ -106,11 +107,9 @@ export async function runProgram(
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const inputsSeen = new Map<string, Record<string, any>>();
 
 /** Provider-computed outputs the program reads. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
-  inputsSeen.set(`${type}::${name}`, inputs);
   switch (type) {
     case "aws:s3/bucket:Bucket": {
       const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? `${name}-`}a1b2c3`;
