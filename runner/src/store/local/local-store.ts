@@ -5,7 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FailureError, NotFoundError } from "../../errors.js";
-import type { Store, StoredObject } from "../store.js";
+import type { PutOptions, Store, StoredObject } from "../store.js";
 
 const TEMP_MARK = ".tmp-";
 /** Snapshots hold chats and secrets: nothing in a local store is readable by other users. */
@@ -53,20 +53,42 @@ export class LocalStore implements Store {
     }
   }
 
-  async put(key: string, body: Readable | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async put(key: string, body: Readable | Uint8Array, options: PutOptions = {}): Promise<void> {
     const file = this.pathOf(key);
-    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
     const temp = this.tempPathFor(file);
     try {
-      const source = body instanceof Readable ? body : Readable.from([body]);
-      const sink = fs.createWriteStream(temp, { mode: FILE_MODE, flags: "wx" });
-      await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
-      await fsyncFile(temp);
+      if (body instanceof Readable) {
+        await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+        const sink = fs.createWriteStream(temp, { mode: FILE_MODE, flags: "wx" });
+        await pipeline(body, sink, options.signal ? { signal: options.signal } : {});
+        await fsyncFile(temp);
+      } else {
+        // Bytes (manifests, chunks: thousands per backup) take the short way: one open, write, sync.
+        options.signal?.throwIfAborted();
+        const handle = await this.openNew(temp);
+        try {
+          await handle.writeFile(body);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }
       await fsp.rename(temp, file);
     } catch (err) {
       await fsp.rm(temp, { force: true });
       await this.removeEmptyDirectories(path.dirname(file));
       throw this.explain(err);
+    }
+  }
+
+  /** Creates a file for writing, and its directory only when it is missing. */
+  private async openNew(file: string): Promise<fsp.FileHandle> {
+    try {
+      return await fsp.open(file, "wx", FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+      return await fsp.open(file, "wx", FILE_MODE);
     }
   }
 
