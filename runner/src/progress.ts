@@ -5,7 +5,7 @@ export interface Progress {
   done(): void;
 }
 
-/** Bytes and rate on one refreshed line, only when stderr is a terminal. */
+/** Bytes and rate on one refreshed line, left with its final figures, only when stderr is a terminal. */
 export function createProgress(label: string, enabled = Boolean(process.stderr.isTTY)): Progress {
   if (!enabled) return { add: () => undefined, done: () => undefined };
   const started = Date.now();
@@ -22,7 +22,9 @@ export function createProgress(label: string, enabled = Boolean(process.stderr.i
     },
     done: () => {
       clearInterval(timer);
-      process.stderr.write("\r\x1b[K");
+      // The final figures stay on screen, however quick the path was.
+      render();
+      process.stderr.write("\n");
     },
   };
 }

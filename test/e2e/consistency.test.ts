@@ -3,15 +3,21 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli } from "../helpers/cli.js";
 import { chatIds, docker, inspect, integrityCheck, py, removeFixture, startFixture, type Fixture } from "./fixture.js";
 
-/** Unpacks a snapshot's data archive with stock tar and opens its webui.db (with its WAL, if archived). */
+const MANUAL_RESTORE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/manual-restore.py");
+
+/**
+ * Unpacks a snapshot without owui-backup (docs/manual-restore.py: stock tar plus its chunks) and opens
+ * its webui.db (with its WAL, if archived).
+ */
 function snapshotDatabase(store: string, id: string): { ids: number[]; integrity: string; files: string[]; rows: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-snapdb-"));
-  execFileSync("tar", ["-xzf", path.join(store, "snapshots", id, "paths/app_backend_data.tar.gz"), "-C", dir]);
+  execFileSync("python3", [MANUAL_RESTORE, store, id, dir], { stdio: "pipe" });
   // Listed before SQLite opens the database and makes its own -wal/-shm files.
   const files = fs.readdirSync(path.join(dir, "data")).sort();
   const db = new Database(path.join(dir, "data/webui.db"));

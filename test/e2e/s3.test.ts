@@ -36,8 +36,20 @@ describe.skipIf(requireDockerOrSkip())("S3 store end to end", () => {
 
   /** Keys under this test's store prefix in the bucket. */
   const bucketKeys = async (sub: string) => {
-    const out = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${s3.prefix}/${sub}` }));
-    return (out.Contents ?? []).map((o) => o.Key!.slice(`${s3.prefix}/`.length));
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await s3.client.send(
+        new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${s3.prefix}/${sub}`, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      keys.push(...(out.Contents ?? []).map((o) => o.Key!.slice(`${s3.prefix}/`.length)));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  };
+  const bucketText = async (key: string) => {
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${s3.prefix}/${key}` }));
+    return object.Body!.transformToString();
   };
   const listIds = async (extra: Record<string, string> = {}) => {
     const result = await runCli(["list", "--json"], { ...env, ...extra });
@@ -70,12 +82,23 @@ describe.skipIf(requireDockerOrSkip())("S3 store end to end", () => {
     expect(await listIds()).toEqual([id]);
     expect(await listIds({ OWUI_BACKUP_STORE: copyDir })).toEqual([id]);
 
-    // Every object, manifest included, is the same bytes in both stores.
+    // Every object, manifest and chunks included, is the same bytes in both stores.
     const keys = (await bucketKeys("main/snapshots/")).filter((k) => !k.endsWith("owner.json"));
     expect(keys.map((k) => path.basename(k)).sort()).toEqual(
-      ["container.json", "env.json", "manifest.json", "app_backend_data.tar.gz", "app_backend_static.tar.gz", "app_backend_.webui_secret_key.tar.gz"].sort(),
+      [
+        "container.json",
+        "env.json",
+        "manifest.json",
+        "app_backend_data.tar.gz",
+        "app_backend_data.index.json",
+        "app_backend_static.tar.gz",
+        "app_backend_.webui_secret_key.tar.gz",
+      ].sort(),
     );
-    for (const key of keys) {
+    const chunks = await bucketKeys("main/chunks/");
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.every((k) => new RegExp(`^main/chunks/${fixture.name}/[0-9a-f]{2}/[0-9a-f]{64}(\\.gz)?$`).test(k)), chunks.join()).toBe(true);
+    for (const key of [...keys, ...chunks]) {
       const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${s3.prefix}/${key}` }));
       const bytes = Buffer.from(await object.Body!.transformToByteArray());
       const local = fs.readFileSync(path.join(copyDir, key.slice("main/".length)));
@@ -137,32 +160,40 @@ describe.skipIf(requireDockerOrSkip())("S3 store end to end", () => {
       docker("exec", fixture.name, "sh", "-c", "head -c 200000000 /dev/urandom > /app/backend/data/model.bin");
     });
 
-    it("an upload interrupted mid-way leaves no listed snapshot and no open multipart upload", async () => {
+    it("a backup interrupted mid-upload leaves no listed snapshot, no open upload and none of the chunks it wrote", async () => {
       const ids = await listIds();
+      const chunksBefore = await bucketKeys("main/chunks/");
       const run = startCli(["backup", "--compression-level", "0"], env);
-      await pollAsync(async () => (await s3.openUploads()).length > 0, 60_000);
+      // The 200 MB blob is 191 new chunks: stop the run once a few of them are in the bucket.
+      await pollAsync(async () => (await bucketKeys("main/chunks/")).length > chunksBefore.length + 5, 60_000);
       run.kill("SIGTERM");
       const result = await run.result;
       expect(result.code, result.stderr).toBe(143);
       expect(await s3.openUploads()).toEqual([]);
       expect(await listIds()).toEqual(ids);
       expect(new Set((await bucketKeys("main/snapshots/")).map((k) => k.split("/")[2]))).toEqual(new Set(ids));
+      expect((await bucketKeys("main/chunks/")).sort()).toEqual(chunksBefore.sort());
       expect(inspect(fixture.name, "{{.State.Status}}")).toBe("running");
     });
 
-    it("a run killed outright leaves no listed snapshot, and the next run removes what it left", async () => {
+    it("a run killed outright leaves no listed snapshot; the next run reuses its chunks and removes the rest", async () => {
       const ids = await listIds();
+      const chunksBefore = (await bucketKeys("main/chunks/")).length;
       const run = startCli(["backup", "--compression-level", "0"], env);
-      await pollAsync(async () => (await s3.openUploads()).length > 0, 60_000);
+      await pollAsync(async () => (await bucketKeys("main/chunks/")).length > chunksBefore + 20, 60_000);
       run.kill("SIGKILL");
       await run.result;
       expect(await listIds()).toEqual(ids);
-      expect(await s3.openUploads()).not.toEqual([]);
+      const left = (await bucketKeys("main/chunks/")).length - chunksBefore;
+      expect(left).toBeGreaterThan(20);
       const next = await runCli(["backup", "--compression-level", "0", "--json"], env);
       expect(next.code, next.stderr).toBe(0);
       expect(await s3.openUploads()).toEqual([]);
       const now = await listIds();
       expect(new Set((await bucketKeys("main/snapshots/")).map((k) => k.split("/")[2]))).toEqual(new Set(now));
+      // What the killed run had sent was not sent again.
+      const manifest = JSON.parse(await bucketText(`main/snapshots/${JSON.parse(next.stdout).id}/manifest.json`));
+      expect(manifest.chunkStore.newChunks).toBeLessThanOrEqual(manifest.chunkStore.chunks - left);
     });
 
     it("two runners on one prefix: one backs up, the other fails with the lock error", async () => {

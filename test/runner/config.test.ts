@@ -6,7 +6,7 @@ describe("config", () => {
   it("takes flags over OWUI_BACKUP_* variables over defaults", () => {
     const env = { OWUI_BACKUP_CONTAINER: "from-env", OWUI_BACKUP_MODE: "pause", OWUI_BACKUP_KEEP_LAST: "5", HOME: "/home/u" };
     const config = loadConfig({ container: "from-flag" }, env);
-    expect(config).toMatchObject({ container: "from-flag", mode: "pause", keepLast: 5, trigger: "manual", compressionLevel: 6 });
+    expect(config).toMatchObject({ container: "from-flag", mode: "pause", keepLast: 5, trigger: "manual", compressionLevel: 1 });
     expect(loadConfig({}, {}).container).toBe("open-webui");
     expect(loadConfig({}, {}).keepDaily).toBeUndefined();
   });

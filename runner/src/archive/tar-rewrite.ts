@@ -6,7 +6,18 @@ import { drain, peek, prepend } from "./entry-chunks.js";
 
 export type TarHeader = tar.Header;
 
-export type EntryAction = { action: "keep" } | { action: "drop" };
+export type EntryAction =
+  | { action: "keep" }
+  | { action: "drop" }
+  /** Write this header and content instead of the entry's own (which is read and discarded). */
+  | { action: "replace"; header: TarHeader; body: AsyncIterable<Buffer> };
+
+/** Takes some entries' content out of the archive (to chunks) and writes a stand-in header for them. */
+export interface Diverter {
+  wants(header: TarHeader): boolean;
+  /** Consumes `body` to its end and returns the header to write, with no content. */
+  take(header: TarHeader, body: AsyncIterable<Buffer>): Promise<TarHeader>;
+}
 
 export interface AppendedEntry {
   header: TarHeader;
@@ -26,6 +37,8 @@ export interface RewriteHooks {
    * second archive request during the first would wait forever.
    */
   trailer?(): AsyncIterable<AppendedEntry>;
+  /** Applied to every entry written, kept or appended. */
+  divert?: Diverter;
 }
 
 export interface RewriteStats {
@@ -60,11 +73,16 @@ export async function rewriteTar(
         await drain(chunks);
         continue;
       }
-      await writeEntry(pack, header, prepend(read, chunks), stats, signal);
+      if (decision.action === "replace") {
+        await drain(chunks);
+        await writeEntry(pack, decision.header, decision.body, stats, hooks.divert, signal);
+        continue;
+      }
+      await writeEntry(pack, header, prepend(read, chunks), stats, hooks.divert, signal);
     }
     await feeding;
     if (hooks.trailer) {
-      for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, signal);
+      for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, hooks.divert, signal);
     }
     pack.finalize();
     return stats;
@@ -91,6 +109,7 @@ async function writeEntry(
   header: TarHeader,
   body: AsyncIterable<Buffer> | undefined,
   stats: RewriteStats,
+  divert: Diverter | undefined,
   signal?: AbortSignal,
 ) {
   signal?.throwIfAborted();
@@ -98,6 +117,10 @@ async function writeEntry(
   if (header.type === "file" || header.type === "contiguous-file") {
     stats.files++;
     stats.bytes += header.size ?? 0;
+  }
+  if (divert?.wants(header)) {
+    header = await divert.take(header, body ?? (async function* () {})());
+    body = undefined;
   }
   await new Promise<void>((resolve, reject) => {
     // A destroyed pack may never call back: the signal is what unblocks a failed run.

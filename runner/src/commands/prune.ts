@@ -3,6 +3,7 @@ import { retentionPolicy } from "../config.js";
 import { Cleanup } from "../run/cleanup.js";
 import { applyRetention } from "../steps/apply-retention.js";
 import { acquireLock } from "../steps/lock.js";
+import { formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 
 export function registerPrune(program: Command, io: CommandIo): void {
@@ -20,6 +21,7 @@ export function registerPrune(program: Command, io: CommandIo): void {
       const result = await applyRetention(ctx.store, retentionPolicy(ctx.config), {
         container: ctx.config.container,
         dryRun: Boolean(flags.dryRun),
+        collectChunks: true,
         log: ctx.log,
       });
       if (flags.json) {
@@ -28,6 +30,7 @@ export function registerPrune(program: Command, io: CommandIo): void {
           keep: result.decisions.filter((d) => d.keep).map((d) => ({ id: d.id, reasons: d.reasons })),
           remove: result.removed,
           incomplete: result.removedIncomplete,
+          ...(result.chunks ? { chunks: result.chunks } : {}),
         });
         return;
       }
@@ -35,6 +38,10 @@ export function registerPrune(program: Command, io: CommandIo): void {
         io.stdout.write(`${d.keep ? "keep  " : result.dryRun ? "would remove" : "removed"} ${d.id}${d.keep ? `  (${d.reasons.join(", ")})` : ""}\n`);
       }
       for (const id of result.removedIncomplete) io.stdout.write(`${result.dryRun ? "would remove" : "removed"} ${id}  (incomplete)\n`);
+      if (result.chunks?.skipped) io.stdout.write(`unused chunks not looked for: ${result.chunks.skipped}\n`);
+      else if (result.chunks && result.chunks.removed > 0) {
+        io.stdout.write(`removed ${result.chunks.removed} unused chunks (${formatBytes(result.chunks.bytes)})\n`);
+      }
     } finally {
       await cleanup.run();
     }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { readCatalog } from "../snapshot/catalog.js";
+import { readCatalog, storedBytes } from "../snapshot/catalog.js";
 import { readRunState } from "../steps/run-state.js";
 import { formatAge, formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
@@ -31,7 +31,7 @@ export function registerStatus(program: Command, io: CommandIo): void {
               trigger: last.trigger,
             }
           : null,
-        storeBytes: catalog.totalBytes,
+        storeBytes: await storedBytes(ctx.store, catalog),
         incomplete: catalog.incomplete.length,
         lastFailure: state.lastFailure ?? null,
         healthy: Boolean(last) && !failureIsLatest,

@@ -4,7 +4,9 @@ import { containerName, requireContainer, runStateOf, type ContainerInfo, type R
 import { openWebuiVersion } from "../docker/open-webui-version.js";
 import { oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
-import { MANIFEST_FORMAT, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
+import { ChunkStore } from "../chunks/chunk-store.js";
+import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
+import { MANIFEST_FORMAT, newBytesOf, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { applyRetention, checkPolicy, type RetentionResult } from "../steps/apply-retention.js";
@@ -106,6 +108,14 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       handling = { kind: "staged", copies: staged.copies };
     }
 
+    // Chunks already in the store are referenced, never sent again.
+    const chunkStore = new ChunkStore(store, container);
+    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), {
+      level: config.compressionLevel,
+      signal: ctx.signal,
+    });
+    // Until the manifest is written, a failure takes back the chunks this run added.
+    const dropChunks = cleanup.defer("remove the chunks this run wrote", () => chunks.discard());
     const records: PathRecord[] = [];
     for (const p of planned) {
       if (!p.present) {
@@ -115,7 +125,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       const progress = createProgress(p.archiveName);
       try {
         const record = await archivePath(
-          { docker, containerId: info.Id, log, signal: ctx.signal, compressionLevel: config.compressionLevel, onBytes: progress.add },
+          { docker, containerId: info.Id, log, signal: ctx.signal, compressionLevel: config.compressionLevel, chunks, onBytes: progress.add },
           writer,
           p,
           handling,
@@ -133,6 +143,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     await backToInitial.now();
 
     const finished = new Date();
+    const chunkRecord = chunkStoreRecord(chunks);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id: writer.id,
@@ -148,13 +159,18 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       compression: "gzip",
       paths: records,
       objects: writer.objects,
+      chunkStore: chunkRecord,
       external,
-      sizeBytes: writer.objects.reduce((sum, o) => sum + o.size, 0),
+      sizeBytes: writer.objects.reduce((sum, o) => sum + o.size, 0) + chunkRecord.bytes,
       files: records.reduce((sum, r) => sum + (r.files ?? 0), 0),
     };
     await writer.commit(manifest);
     discard.disarm();
-    log.info({ id: manifest.id, sizeBytes: manifest.sizeBytes, files: manifest.files }, `snapshot ${manifest.id} written`);
+    dropChunks.disarm();
+    log.info(
+      { id: manifest.id, sizeBytes: manifest.sizeBytes, newBytes: newBytesOf(manifest), reusedChunks: chunks.stats.reusedChunks, files: manifest.files },
+      `snapshot ${manifest.id} written`,
+    );
     await recordRun(store, container, { lastSuccess: { id: manifest.id, at: finished.toISOString(), trigger: options.trigger } }).catch(
       (err) => log.warn(`could not record the run state: ${oneLine(err)}`),
     );

@@ -1,5 +1,5 @@
 import { FailureError, NotFoundError, UsageError } from "../errors.js";
-import { layout, SNAPSHOTS_PREFIX, snapshotIdOfKey } from "../store/layout.js";
+import { CHUNKS_PREFIX, layout, SNAPSHOTS_PREFIX, snapshotIdOfKey } from "../store/layout.js";
 import { readJsonObject, type Store } from "../store/store.js";
 import type { Owner } from "../util/owner.js";
 import { isSnapshotId } from "./id.js";
@@ -12,7 +12,7 @@ export interface Catalog {
   incomplete: { id: string; owner?: Owner; keys: string[] }[];
   /** Ids whose manifest exists but cannot be read: never deleted automatically, reported by verify. */
   unreadable: { id: string; error: string }[];
-  /** Bytes of every object under snapshots/, complete or not. */
+  /** Bytes of every object under snapshots/, complete or not (chunks are counted by storedBytes). */
   totalBytes: number;
 }
 
@@ -84,6 +84,13 @@ export async function resolveSnapshot(store: Store, ref: string, container: stri
   } catch (err) {
     throw new FailureError((err as Error).message);
   }
+}
+
+/** Everything the store holds for snapshots: their objects and the chunks they share. */
+export async function storedBytes(store: Store, catalog: Catalog): Promise<number> {
+  let bytes = catalog.totalBytes;
+  for await (const object of store.list(CHUNKS_PREFIX)) bytes += object.size;
+  return bytes;
 }
 
 /** Deletes a snapshot: the manifest first, so a half-deleted snapshot is never listed. */

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { readChunkIndex } from "../chunks/chunk-reader.js";
+import { ChunkStore, type ChunkRef } from "../chunks/chunk-store.js";
 import { FailureError, NotFoundError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
@@ -17,7 +19,8 @@ export interface CopyResult {
 
 /**
  * Copies one complete snapshot to another store under the same id, byte for byte: every object is
- * checked against the manifest's size and sha256 on the way, and the manifest is written last, so
+ * checked against the manifest's size and sha256 on the way, chunks the target lacks are copied
+ * (checked against their sha256) before the manifest, and the manifest is written last, so
  * the copy is listed only once it is whole. A failed copy removes what it wrote.
  */
 export async function copySnapshot(
@@ -47,6 +50,7 @@ export async function copySnapshot(
       }
       bytes += object.size;
     }
+    bytes += await copyChunks(source, target, manifest, options.signal);
     await target.put(layout.manifest(id), manifestBytes);
   } catch (err) {
     await deleteSnapshot(target, id).catch((cleanupErr: unknown) =>
@@ -55,6 +59,33 @@ export async function copySnapshot(
     throw err;
   }
   return { id, status: "copied", bytes };
+}
+
+/**
+ * Copies the chunks the snapshot references that the target does not hold yet, each read and checked
+ * against its sha256 first, a few at a time. Returns the bytes written.
+ */
+async function copyChunks(source: Store, target: Store, manifest: Manifest, signal: AbortSignal): Promise<number> {
+  if (!manifest.chunkStore) return 0;
+  const refs = new Map<string, ChunkRef>();
+  for (const record of manifest.paths) {
+    const index = await readChunkIndex(source, manifest, record);
+    for (const ref of index?.files.flatMap((f) => f.chunks) ?? []) refs.set(ref.id, ref);
+  }
+  const from = new ChunkStore(source, manifest.chunkStore.prefix);
+  const to = new ChunkStore(target, manifest.chunkStore.prefix);
+  const present = await to.listStored();
+  const missing = [...refs.values()].filter((ref) => !present.has(ref.id));
+  let bytes = 0;
+  const worker = async () => {
+    for (let ref = missing.pop(); ref; ref = missing.pop()) {
+      const { stored } = await from.readStored(ref, signal);
+      await target.put(to.key(ref), stored, { signal, sha256: createHash("sha256").update(stored).digest("base64") });
+      bytes += stored.length;
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return bytes;
 }
 
 /** Reserves the id in the target, replacing an incomplete copy left by a run that is gone. */

@@ -1,7 +1,12 @@
 import { z } from "zod";
 
-/** Bumped when the layout of a snapshot changes; readers keep accepting every older format. */
-export const MANIFEST_FORMAT = 1;
+/**
+ * Bumped when the layout of a snapshot changes; readers keep accepting every older format.
+ * 1: one tar.gz per path holding every file.
+ * 2: files of 256 KiB or more are content-addressed chunks shared between snapshots (chunkStore, and
+ *    an index object per path); the tar.gz holds the rest and a placeholder for each chunked file.
+ */
+export const MANIFEST_FORMAT = 2;
 
 export const TRIGGERS = ["manual", "schedule", "watch", "pre-restore"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -32,6 +37,20 @@ const pathRecord = z.object({
   files: z.number().int().nonnegative().optional(),
   bytes: z.number().int().nonnegative().optional(),
   sqlite: z.array(z.string()).optional(),
+  /** Format 2: name of the object listing the chunks of the archive's chunked files, in archive order. */
+  index: z.string().optional(),
+});
+
+const chunkStoreRecord = z.object({
+  /** Where the chunks are, relative to the store, e.g. "chunks/open-webui/". */
+  prefix: z.string().regex(/^chunks\/[A-Za-z0-9][A-Za-z0-9_.-]*\/$/),
+  chunkSize: z.number().int().positive(),
+  /** Distinct chunks the snapshot references, and their stored bytes. */
+  chunks: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  /** Chunks (and stored bytes) this snapshot's run had to write; the rest were already there. */
+  newChunks: z.number().int().nonnegative(),
+  newBytes: z.number().int().nonnegative(),
 });
 
 const externalRecord = z.object({
@@ -60,7 +79,9 @@ export const manifestSchema = z.object({
   compression: z.literal("gzip"),
   paths: z.array(pathRecord),
   objects: z.array(objectRecord),
+  chunkStore: chunkStoreRecord.optional(),
   external: z.array(externalRecord),
+  /** Bytes of the snapshot's own objects plus every chunk it references: what a restore reads. */
   sizeBytes: z.number().int().nonnegative(),
   files: z.number().int().nonnegative(),
 });
@@ -69,6 +90,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type PathRecord = z.infer<typeof pathRecord>;
 export type ObjectRecord = z.infer<typeof objectRecord>;
 export type ExternalRecord = z.infer<typeof externalRecord>;
+export type ChunkStoreRecord = z.infer<typeof chunkStoreRecord>;
 
 export function parseManifest(value: unknown, where: string): Manifest {
   const result = manifestSchema.safeParse(value);
@@ -91,6 +113,14 @@ export function summarize(manifest: Manifest) {
     image: manifest.image.reference,
     trigger: manifest.trigger,
     sizeBytes: manifest.sizeBytes,
+    /** What this snapshot added to the store (all of it for format 1). */
+    newBytes: newBytesOf(manifest),
     files: manifest.files,
   };
+}
+
+/** Bytes a snapshot's run wrote: its own objects and the chunks that were not stored before. */
+export function newBytesOf(manifest: Manifest): number {
+  const own = manifest.objects.reduce((sum, o) => sum + o.size, 0);
+  return own + (manifest.chunkStore?.newBytes ?? 0);
 }

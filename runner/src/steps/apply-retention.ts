@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { collectChunks, type CollectResult } from "../chunks/collect-chunks.js";
 import { UsageError } from "../errors.js";
 import { deleteSnapshot, readCatalog } from "../snapshot/catalog.js";
 import { pinnedIds } from "../snapshot/pins.js";
@@ -11,6 +12,8 @@ export interface RetentionResult {
   removed: string[];
   /** Incomplete snapshots (no manifest) removed because the run writing them is gone. */
   removedIncomplete: string[];
+  /** Chunks no snapshot of the container uses any more, deleted after the snapshots. */
+  chunks?: CollectResult;
   dryRun: boolean;
 }
 
@@ -30,7 +33,8 @@ export function checkPolicy(policy: RetentionPolicy): RetentionPolicy {
 export async function applyRetention(
   store: Store,
   policy: RetentionPolicy,
-  options: { container?: string; dryRun?: boolean; log: Logger },
+  /** collectChunks: look for unused chunks even when no snapshot was removed now (prune). */
+  options: { container?: string; dryRun?: boolean; collectChunks?: boolean; log: Logger },
 ): Promise<RetentionResult> {
   const rules = checkPolicy(policy);
   const catalog = await readCatalog(store);
@@ -49,5 +53,9 @@ export async function applyRetention(
       options.log.info({ id }, `removed incomplete snapshot ${id} (its run is gone)`);
     }
   }
-  return { decisions, removed, removedIncomplete, dryRun: Boolean(options.dryRun) };
+  let chunks: CollectResult | undefined;
+  if (!options.dryRun && options.container && (removed.length > 0 || removedIncomplete.length > 0 || options.collectChunks)) {
+    chunks = await collectChunks(store, options.container, await readCatalog(store), options.log);
+  }
+  return { decisions, removed, removedIncomplete, ...(chunks ? { chunks } : {}), dryRun: Boolean(options.dryRun) };
 }

@@ -7,6 +7,8 @@ import * as tar from "tar-stream";
 import { CountingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { rewriteTar, type AppendedEntry, type EntryAction, type RewriteHooks, type TarHeader } from "../archive/tar-rewrite.js";
+import { isChunkable, placeholderHeader, type IndexedFile } from "../chunks/chunk-index.js";
+import type { ChunkWriter } from "../chunks/chunk-writer.js";
 import { readArchive } from "../docker/archive.js";
 import { openFileEntry } from "../docker/file-entry.js";
 import type { PathRecord } from "../snapshot/manifest.js";
@@ -30,12 +32,15 @@ export interface ArchiveContext {
   log: Logger;
   signal: AbortSignal;
   compressionLevel: number;
+  /** Large files go here (format 2); without it every file stays in the tar.gz (format 1). */
+  chunks?: ChunkWriter;
   onBytes?: (n: number) => void;
 }
 
 /**
- * Streams one container path into the snapshot: Docker tar stream → (SQLite handling) → gzip →
- * store, hashing as it goes. Nothing is buffered beyond a chunk and nothing touches local disk.
+ * Streams one container path into the snapshot: Docker tar stream → (SQLite handling) → large files
+ * to content-addressed chunks, the rest → gzip → store, hashing as it goes. Nothing is buffered beyond
+ * a few chunks and nothing touches local disk.
  */
 export async function archivePath(
   ctx: ArchiveContext,
@@ -49,6 +54,17 @@ export async function archivePath(
   const parent = path.dirname(planned.path);
   const sqlite: string[] = [];
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite);
+  const indexed: IndexedFile[] = [];
+  const chunks = ctx.chunks;
+  if (chunks) {
+    hooks.divert = {
+      wants: isChunkable,
+      take: async (header, body) => {
+        indexed.push(await chunks.addFile(header.name, header.size ?? 0, body));
+        return placeholderHeader(header);
+      },
+    };
+  }
 
   const source = await readArchive(ctx.docker, ctx.containerId, planned.path, signal);
   const counted = new CountingStream(ctx.onBytes);
@@ -61,6 +77,11 @@ export async function archivePath(
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }),
     writer.putStream(name, gzip, signal),
   ] as const);
+  let index: string | undefined;
+  if (chunks && indexed.length > 0) {
+    index = snapshotObjects.index(planned.archiveName);
+    await writer.putJson(index, await chunks.index(indexed));
+  }
   return {
     path: planned.path,
     present: true,
@@ -72,6 +93,7 @@ export async function archivePath(
     files: stats.files,
     bytes: stats.bytes,
     ...(sqlite.length > 0 ? { sqlite } : {}),
+    ...(index ? { index } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { createEntryGuard } from "../archive/tar-guard.js";
 import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { writeArchive } from "../docker/archive.js";
+import { openChunkExpander } from "../chunks/chunk-reader.js";
 import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
@@ -15,8 +16,9 @@ import type { Store } from "../store/store.js";
 import { Stages } from "../util/settle.js";
 
 /**
- * Streams one archive of a snapshot into a container: store → gunzip → entry check → Docker
- * putArchive into the path's parent directory. Every entry is checked again on the way (the snapshot
+ * Streams one archive of a snapshot into a container: store → gunzip → entry check → chunked files
+ * filled in from their chunks (each checked against its sha256) → Docker putArchive into the path's
+ * parent directory. Every entry is checked again on the way (the snapshot
  * was verified before, this guards against it changing in between), and the sha256 is compared at the end.
  */
 export async function restorePath(
@@ -35,16 +37,26 @@ export async function restorePath(
   const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
   const guard = createEntryGuard(path.basename(record.path));
   const parent = path.dirname(record.path);
-  const keepUnlessSkipped = (header: TarHeader): EntryAction => {
+  const expander = await openChunkExpander(ctx.store, manifest, record, signal);
+  const onEntry = async (header: TarHeader): Promise<EntryAction> => {
     guard(header);
-    return skip.includes(path.join(parent, header.name.replace(/\/+$/, ""))) ? { action: "drop" } : { action: "keep" };
+    const full = expander?.entry(header);
+    if (skip.includes(path.join(parent, header.name.replace(/\/+$/, "")))) {
+      // Its chunks are still taken, in order, so the next chunked file gets its own.
+      if (full) for await (const _ of full.body);
+      return { action: "drop" };
+    }
+    return full ? { action: "replace", ...full } : { action: "keep" };
   };
   const pack = tar.pack();
   const body = new PassThrough();
   const unpacked = new PassThrough();
   await stages.settle([
     pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }),
-    rewriteTar(unpacked, pack, { onEntry: (header) => keepUnlessSkipped(header) }, signal),
+    rewriteTar(unpacked, pack, { onEntry }, signal).then((stats) => {
+      expander?.finish();
+      return stats;
+    }),
     pipeline(pack as unknown as NodeJS.ReadableStream, body, { signal }),
     writeArchive(ctx.docker, containerId, parent, body, signal),
   ] as const);

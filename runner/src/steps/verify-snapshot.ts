@@ -3,13 +3,16 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { createEntryGuard } from "../archive/tar-guard.js";
+import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
+import { openChunkExpander } from "../chunks/chunk-reader.js";
+import { Stages } from "../util/settle.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
@@ -52,7 +55,7 @@ export async function verifySnapshot(
     }
     if (stored.size !== object.size) problem(`${object.name} has ${stored.size} bytes, the manifest says ${object.size}`);
     try {
-      const result = await readObject(store, key, object, archives.get(object.name), options, report);
+      const result = await readObject(store, manifest, key, object, archives.get(object.name), options, report);
       report.bytes += result.bytes;
       if (result.sha256 !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       for (const p of result.problems) problem(`${object.name}: ${p}`);
@@ -72,6 +75,7 @@ export async function verifySnapshot(
 
 async function readObject(
   store: Store,
+  manifest: Manifest,
   key: string,
   object: ObjectRecord,
   record: PathRecord | undefined,
@@ -90,7 +94,7 @@ async function readObject(
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
   try {
     const extract = tar.extract();
-    const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
+    const feeding = feedArchive(store, manifest, record, source, [counting, hashing], extract, options.signal);
     feeding.catch(() => undefined);
     const guard = createEntryGuard(path.posix.basename(record.path));
     const databases = new Map<string, string>();
@@ -105,7 +109,16 @@ async function readObject(
       return dir;
     };
     let entries = 0;
-    for await (const entry of extract) {
+    // A failed chunk read ends the archive early; the feeding error says why, the extractor's would not.
+    const entriesOf = async function* () {
+      try {
+        yield* extract;
+      } catch (err) {
+        await feeding;
+        throw err;
+      }
+    };
+    for await (const entry of entriesOf()) {
       entries++;
       const header = entry.header;
       const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -143,6 +156,40 @@ async function readObject(
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   return { sha256: hashing.digest(), bytes: hashing.bytes, problems };
+}
+
+/**
+ * Feeds an archive object into `extract`, hashing it on the way; for format 2, chunked files are filled
+ * in from their chunks, every one read and checked against its sha256.
+ */
+async function feedArchive(
+  store: Store,
+  manifest: Manifest,
+  record: PathRecord,
+  source: Readable,
+  meters: [CountingStream, HashingStream],
+  extract: tar.Extract,
+  outer?: AbortSignal,
+): Promise<void> {
+  const stages = new Stages(outer);
+  const signal = stages.signal;
+  const into = extract as unknown as NodeJS.WritableStream;
+  const expander = await openChunkExpander(store, manifest, record, signal);
+  if (!expander) {
+    await stages.settle([pipeline(source, ...meters, createGunzip(), into, { signal })] as const);
+    return;
+  }
+  const unpacked = new PassThrough();
+  const pack = tar.pack();
+  const expand = (header: TarHeader): EntryAction => {
+    const full = expander.entry(header);
+    return full ? { action: "replace", ...full } : { action: "keep" };
+  };
+  await stages.settle([
+    pipeline(source, ...meters, createGunzip(), unpacked, { signal }),
+    rewriteTar(unpacked, pack, { onEntry: expand }, signal).then(() => expander.finish()),
+    pipeline(pack as unknown as NodeJS.ReadableStream, into, { signal }),
+  ] as const);
 }
 
 async function hashObject(store: Store, key: string, signal?: AbortSignal): Promise<string> {

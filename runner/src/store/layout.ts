@@ -5,13 +5,16 @@
  *   snapshots/<id>/owner.json             written first: who is writing it (reserves the id)
  *   snapshots/<id>/container.json         full `docker inspect` of the container
  *   snapshots/<id>/env.json               its environment variables
- *   snapshots/<id>/paths/<name>.tar.gz    one archive per backed-up path
+ *   snapshots/<id>/paths/<name>.tar.gz    one archive per backed-up path (large files as placeholders)
+ *   snapshots/<id>/paths/<name>.index.json  the chunks of that archive's large files (format 2)
+ *   chunks/<container>/<ab>/<sha256>[.gz] the content of large files, stored once (see chunks/chunk-store.ts)
  *   snapshots/<id>/manifest.json          written last: a snapshot exists only when this does
  *   locks/<container>.json                one run at a time per container and store
  *   state/<container>.json                last success and last failure, for `status`
  *   pins/<container>.json                 the snapshot retention keeps for the watcher (last before an image change)
  */
 export const SNAPSHOTS_PREFIX = "snapshots/";
+export const CHUNKS_PREFIX = "chunks/";
 
 export const layout = {
   snapshotPrefix: (id: string) => `${SNAPSHOTS_PREFIX}${id}/`,
@@ -21,6 +24,7 @@ export const layout = {
   lock: (container: string) => `locks/${container}.json`,
   state: (container: string) => `state/${container}.json`,
   pin: (container: string) => `pins/${container}.json`,
+  chunks: (container: string) => `${CHUNKS_PREFIX}${container}/`,
 };
 
 /** Names of objects inside a snapshot, relative to its prefix. */
@@ -28,6 +32,7 @@ export const snapshotObjects = {
   container: "container.json",
   env: "env.json",
   archive: (name: string) => `paths/${name}.tar.gz`,
+  index: (name: string) => `paths/${name}.index.json`,
 };
 
 /** The snapshot id of a key under snapshots/, or undefined. */

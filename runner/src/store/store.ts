@@ -20,7 +20,7 @@ export interface Store {
   readonly localDirectory?: string;
   /** Fails with a one-line error when the store cannot be written, leaving nothing behind. */
   checkWritable(): Promise<void>;
-  put(key: string, body: Readable | Uint8Array, options?: { signal?: AbortSignal }): Promise<void>;
+  put(key: string, body: Readable | Uint8Array, options?: PutOptions): Promise<void>;
   putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
   get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   stat(key: string): Promise<StoredObject | undefined>;
@@ -31,6 +31,12 @@ export interface Store {
    * files, multipart uploads). Returns how many it dropped.
    */
   abortPartialWrites(prefix: string): Promise<number>;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** sha256 of a byte body, base64, when the caller has it: a backend that can checks it on arrival. */
+  sha256?: string;
 }
 
 export interface StoredObject {

@@ -30,7 +30,7 @@ describe("prune and list on synthetic snapshots", () => {
     expect(result.code).toBe(0);
     const list = JSON.parse(result.stdout) as Record<string, unknown>[];
     expect(list).toHaveLength(66);
-    expect(Object.keys(list[0]!).sort()).toEqual(["container", "createdAt", "files", "id", "image", "pinned", "reason", "sizeBytes", "trigger"]);
+    expect(Object.keys(list[0]!).sort()).toEqual(["container", "createdAt", "files", "id", "image", "newBytes", "pinned", "reason", "sizeBytes", "trigger"]);
     expect(list[0]!.id).toBe("20250429_020000");
     expect(list.map((s) => s.id)).toEqual([...list.map((s) => s.id as string)].sort().reverse());
   });

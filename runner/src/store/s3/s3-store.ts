@@ -15,7 +15,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { CountingStream } from "../../archive/hashing.js";
 import { FailureError, NotFoundError } from "../../errors.js";
 import { Stages } from "../../util/settle.js";
-import type { Store, StoredObject } from "../store.js";
+import type { PutOptions, Store, StoredObject } from "../store.js";
 import { createExclusively, isClaimKey } from "./exclusive-create.js";
 import { explainS3Error, httpStatus } from "./s3-errors.js";
 import type { S3Location } from "./s3-location.js";
@@ -86,10 +86,10 @@ export class S3Store implements Store {
     });
   }
 
-  async put(key: string, body: Readable | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async put(key: string, body: Readable | Uint8Array, options: PutOptions = {}): Promise<void> {
     const Key = this.objectKey(key);
     if (!(body instanceof Readable)) {
-      await this.putBytes(Key, body, options.signal, `writing ${key}`);
+      await this.putBytes(Key, body, options.signal, `writing ${key}`, false, options.sha256);
       return;
     }
     const counter = new CountingStream();
@@ -121,15 +121,23 @@ export class S3Store implements Store {
     });
   }
 
-  private async putBytes(Key: string, body: Uint8Array, signal: AbortSignal | undefined, doing: string, ifNoneMatch = false): Promise<void> {
+  private async putBytes(
+    Key: string,
+    body: Uint8Array,
+    signal: AbortSignal | undefined,
+    doing: string,
+    ifNoneMatch = false,
+    sha256?: string,
+  ): Promise<void> {
     await this.send(doing, () =>
       this.client.send(
         new PutObjectCommand({
           Bucket: this.where.bucket,
           Key,
           Body: body,
-          // The server checks the bytes it got against this.
-          ContentMD5: createHash("md5").update(body).digest("base64"),
+          // The server checks the bytes it got against this; a sha256 the caller already has costs
+          // nothing here (chunks), an MD5 is computed on the main thread.
+          ...(sha256 ? { ChecksumSHA256: sha256 } : { ContentMD5: createHash("md5").update(body).digest("base64") }),
           ...(ifNoneMatch ? { IfNoneMatch: "*" } : {}),
         }),
         signal ? { abortSignal: signal } : {},

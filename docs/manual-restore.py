@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Unpack an owui-backup snapshot by hand, with nothing but Python 3 (no owui-backup, no Docker).
+
+    python3 manual-restore.py STORE_DIR SNAPSHOT_ID TARGET_DIR
+
+STORE_DIR is a local store, or a copy of a bucket's prefix (e.g. `aws s3 sync s3://BUCKET/PREFIX STORE_DIR`,
+or `rclone copy`). Every backed-up path is unpacked under TARGET_DIR by its base name (data/, static/,
+.webui_secret_key), with modes, times and links as archived; chunked files (format 2) are put together
+from their chunks, each checked against its sha256. Reads formats 1 and 2. See docs/manual-restore.md.
+"""
+import gzip
+import hashlib
+import json
+import os
+import sys
+import tarfile
+
+
+def main(store, snapshot, target):
+    base = os.path.join(store, "snapshots", snapshot)
+    with open(os.path.join(base, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    if manifest["format"] > 2:
+        sys.exit(f"snapshot {snapshot} has format {manifest['format']}; this script reads formats 1 and 2")
+    os.makedirs(target, exist_ok=True)
+    for record in manifest["paths"]:
+        if not record.get("archive"):
+            continue
+        with tarfile.open(os.path.join(base, record["archive"]), "r:gz") as tar:
+            # The "tar" filter refuses names outside TARGET_DIR (Python 3.12, and 3.8.17+ / 3.11.4+).
+            if hasattr(tarfile, "tar_filter"):
+                tar.extractall(target, filter="tar")
+            else:
+                tar.extractall(target)
+        if not record.get("index"):
+            continue
+        with open(os.path.join(base, record["index"]), encoding="utf-8") as f:
+            index = json.load(f)
+        chunks = os.path.join(store, manifest["chunkStore"]["prefix"])
+        for entry in index["files"]:
+            fill(os.path.join(target, entry["name"]), entry["chunks"], chunks)
+        print(f"{record['path']}: {len(index['files'])} chunked files put together", file=sys.stderr)
+    print(f"snapshot {snapshot} unpacked into {target}", file=sys.stderr)
+
+
+def fill(path, refs, chunks):
+    """Writes a placeholder's content from its chunks, keeping the mode and times tar gave it."""
+    st = os.stat(path, follow_symlinks=False)
+    os.chmod(path, 0o600)
+    with open(path, "wb") as out:
+        for ref in refs:
+            name = os.path.join(chunks, ref["id"][:2], ref["id"] + (".gz" if ref["gzip"] else ""))
+            with open(name, "rb") as f:
+                data = f.read()
+            if ref["gzip"]:
+                data = gzip.decompress(data)
+            if hashlib.sha256(data).hexdigest() != ref["id"]:
+                sys.exit(f"chunk {name} is damaged (sha256 mismatch); try another snapshot")
+            out.write(data)
+    os.chmod(path, st.st_mode & 0o7777)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        sys.exit(2)
+    main(*sys.argv[1:])

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import type { TarHeader } from "../archive/tar-rewrite.js";
+
+/**
+ * A path's archive (paths/<name>.tar.gz) keeps every entry, but a regular file of CHUNKED_MIN_BYTES
+ * or more is written there with no content and the pax record PLACEHOLDER_KEY = its real size; its
+ * content is in chunks, listed by the path's index (paths/<name>.index.json) in archive order.
+ */
+export const PLACEHOLDER_KEY = "OWUIBACKUP.size";
+export const CHUNKED_MIN_BYTES = 256 * 1024;
+/**
+ * Fixed-size pieces: SQLite changes pages in place, so a few changed rows change a few 1 MiB chunks of
+ * a database and nothing else (content-defined cutting pays off for insertions, which these files
+ * do not have).
+ */
+export const CHUNK_BYTES = 1024 * 1024;
+
+const chunkRef = z.object({
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  stored: z.number().int().nonnegative(),
+  gzip: z.boolean(),
+});
+
+export const indexSchema = z.object({
+  chunkSize: z.number().int().positive(),
+  files: z.array(
+    z.object({
+      /** The entry's name in the archive. */
+      name: z.string(),
+      size: z.number().int().nonnegative(),
+      chunks: z.array(chunkRef),
+    }),
+  ),
+});
+
+export type ChunkIndex = z.infer<typeof indexSchema>;
+export type IndexedFile = ChunkIndex["files"][number];
+
+export function parseIndex(value: unknown, where: string): ChunkIndex {
+  const result = indexSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`chunk index ${where} is invalid at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  }
+  for (const file of result.data.files) {
+    if (file.chunks.reduce((sum, c) => sum + c.size, 0) !== file.size) {
+      throw new Error(`chunk index ${where}: the chunks of ${file.name} do not add up to its size`);
+    }
+  }
+  return result.data;
+}
+
+export function isChunkable(header: TarHeader): boolean {
+  return (header.type === "file" || header.type === "contiguous-file") && (header.size ?? 0) >= CHUNKED_MIN_BYTES;
+}
+
+/** The archive's stand-in for a chunked file: same header, no content, the real size in a pax record. */
+export function placeholderHeader(header: TarHeader): TarHeader {
+  return { ...header, type: "file", size: 0, pax: { ...(header.pax ?? {}), [PLACEHOLDER_KEY]: String(header.size ?? 0) } };
+}
+
+/** The real size of a placeholder entry, or undefined for an ordinary entry. */
+export function placeholderSize(header: TarHeader): number | undefined {
+  const value = (header.pax as Record<string, string> | undefined)?.[PLACEHOLDER_KEY];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** The header a placeholder stands for: its real size, without the marker. */
+export function realHeader(header: TarHeader, size: number): TarHeader {
+  const { [PLACEHOLDER_KEY]: _marker, ...pax } = (header.pax ?? {}) as Record<string, string>;
+  const out: TarHeader = { ...header, size };
+  if (Object.keys(pax).length > 0) out.pax = pax;
+  else delete out.pax;
+  return out;
+}

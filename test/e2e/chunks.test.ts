@@ -1,0 +1,191 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireDockerOrSkip } from "../docker-available.js";
+import { lastLine, runCli } from "../helpers/cli.js";
+import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A database of a few MB, a model-like random blob, a text upload and small files. */
+const POPULATE = String.raw`
+import os, sqlite3, json
+d = "/app/backend/data"
+db = sqlite3.connect(f"{d}/webui.db", isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE chat (id INTEGER PRIMARY KEY, title TEXT, chat TEXT)")
+db.executemany("INSERT INTO chat (title, chat) VALUES (?, ?)", [(f"chat {i}", json.dumps({"m": os.urandom(600).hex()})) for i in range(4000)])
+db.close()
+os.makedirs(f"{d}/models/blobs", exist_ok=True)
+with open(f"{d}/models/blobs/sha256-model", "wb") as f: f.write(os.urandom(12 << 20))
+os.makedirs(f"{d}/uploads/Отчёты «2025»", exist_ok=True)
+with open(f"{d}/uploads/Отчёты «2025»/notes.txt", "w") as f: f.write("words of a document " * 120000)
+with open(f"{d}/uploads/small.txt", "w") as f: f.write("small\n")
+os.chmod(f"{d}/uploads/small.txt", 0o640)
+os.utime(f"{d}/models/blobs/sha256-model", (981173045, 981173045))
+os.link(f"{d}/models/blobs/sha256-model", f"{d}/models/blobs/hardlink")
+`;
+const EDIT_TWO_ROWS = `import sqlite3
+db = sqlite3.connect("/app/backend/data/webui.db")
+db.execute("UPDATE chat SET title = title || ' (edited)' WHERE id IN (10, 3000)")
+db.commit()`;
+
+interface Summary {
+  id: string;
+  sizeBytes: number;
+  newBytes: number;
+}
+const chunkFiles = (store: string) => {
+  const dir = path.join(store, "chunks");
+  return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}(\.gz)?$/.test(f)) : [];
+};
+
+describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", () => {
+  let fixture: Fixture;
+  let list: () => Promise<Summary[]>;
+
+  beforeAll(async () => {
+    fixture = await startFixture({ writeMs: 0 });
+    py(fixture.name, POPULATE);
+    list = async () => JSON.parse((await runCli(["list", "--json"], fixture.env)).stdout) as Summary[];
+  });
+  afterAll(() => fixture && removeFixture(fixture));
+
+  it("a second backup with two rows changed writes a few chunks, and restores exactly", async () => {
+    const first = await runCli(["backup"], fixture.env);
+    expect(first.code, first.stderr).toBe(0);
+    py(fixture.name, EDIT_TWO_ROWS);
+    const expected = tree(fixture.name, "/app/backend/data");
+    const second = await runCli(["backup"], fixture.env);
+    expect(second.code, second.stderr).toBe(0);
+    const [latest, earlier] = await list();
+    const manifest = JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", latest!.id, "manifest.json"), "utf8"));
+    expect(manifest.format).toBe(2);
+    expect(manifest.chunkStore).toMatchObject({ prefix: `chunks/${fixture.name}/`, chunkSize: 1 << 20 });
+    // ~19 MB referenced; the first run wrote all of it, the second the changed database pages' chunks.
+    expect(earlier!.newBytes).toBeGreaterThan(13 << 20);
+    expect(manifest.chunkStore.newChunks).toBeLessThanOrEqual(3);
+    expect(latest!.newBytes).toBeLessThan(earlier!.newBytes * 0.1);
+    expect(latest!.sizeBytes).toBeGreaterThan(13 << 20);
+    // The archive keeps only placeholders for chunked files: far smaller than the data.
+    const archive = fs.statSync(path.join(fixture.store, "snapshots", latest!.id, "paths/app_backend_data.tar.gz")).size;
+    expect(archive).toBeLessThan(64 << 10);
+
+    py(fixture.name, `import os, shutil; shutil.rmtree("/app/backend/data/uploads"); os.remove("/app/backend/data/models/blobs/sha256-model")`);
+    const restore = await runCli(["restore", latest!.id, "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    const restored = tree(fixture.name, "/app/backend/data");
+    expect({ ...restored, data: { ...restored.data!, mtime: 0 } }).toEqual({ ...expected, data: { ...expected.data!, mtime: 0 } });
+    expect(py(fixture.name, `import os; a = os.stat("/app/backend/data/models/blobs/sha256-model"); b = os.stat("/app/backend/data/models/blobs/hardlink"); print(a.st_ino == b.st_ino, int(a.st_mtime))`)).toBe(
+      "True 981173045",
+    );
+  });
+
+  it("docs/manual-restore.py puts a snapshot back together with Python alone", async () => {
+    const [latest] = await list();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "owui-manual-"));
+    execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, latest!.id, out], { stdio: "pipe" });
+    const inContainer = tree(fixture.name, "/app/backend/data");
+    // The same tree script, run on this host over the unpacked copy.
+    const unpacked = JSON.parse(
+      execFileSync("python3", ["-c", treeScript(), path.join(out, "data")], { encoding: "utf8" }),
+    ) as typeof inContainer;
+    const files = (t: typeof inContainer) =>
+      Object.fromEntries(Object.entries(t).filter(([, e]) => e.sha256 || e.dump).map(([k, e]) => [k, { sha256: e.sha256, dump: e.dump, mode: e.mode, mtime: e.mtime }]));
+    expect(files(unpacked)).toEqual(files(inContainer));
+    expect(Object.keys(files(unpacked))).toContain("data/models/blobs/sha256-model");
+    const usage = (() => {
+      try {
+        execFileSync("python3", [path.join(root, "docs/manual-restore.py")], { stdio: "pipe" });
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    })();
+    expect(usage).toBe(2);
+  });
+
+  it("verify names a damaged chunk, and restore refuses the snapshot and changes nothing", async () => {
+    const [latest] = await list();
+    const model = chunkFiles(fixture.store).find((f) => !f.endsWith(".gz"))!;
+    const file = path.join(fixture.store, "chunks", model);
+    const original = fs.readFileSync(file);
+    const damaged = Buffer.from(original);
+    damaged[100] = damaged[100]! ^ 0x55;
+    fs.writeFileSync(file, damaged);
+    try {
+      const verify = await runCli(["verify", latest!.id], fixture.env);
+      expect(verify.code).toBe(1);
+      expect(verify.stdout + verify.stderr).toMatch(new RegExp(`chunk chunks/${model.replace(/\./g, "\\.")} does not match its sha256`));
+      const startedAt = inspect(fixture.name, "{{.State.StartedAt}}");
+      const restore = await runCli(["restore", latest!.id, "--yes"], fixture.env);
+      expect(restore.code).not.toBe(0);
+      expect(inspect(fixture.name, "{{.State.StartedAt}}")).toBe(startedAt);
+      expect((await list()).length).toBe(2); // no safety snapshot was taken either
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    expect((await runCli(["verify", latest!.id], fixture.env)).code).toBe(0);
+  });
+
+  it("copy sends the chunks the other store lacks; prune deletes the chunks only removed snapshots used", async () => {
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "owui-copy-target-"));
+    const [latest, earlier] = await list();
+    expect((await runCli(["copy", earlier!.id, "--to", target], fixture.env)).code).toBe(0);
+    const afterFirst = chunkFiles(target).length;
+    expect((await runCli(["copy", latest!.id, "--to", target], fixture.env)).code).toBe(0);
+    expect(chunkFiles(target).length - afterFirst).toBeLessThanOrEqual(3);
+    expect(chunkFiles(target).sort()).toEqual(chunkFiles(fixture.store).sort());
+    const verify = await runCli(["verify", "--all"], { ...fixture.env, OWUI_BACKUP_STORE: target });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+
+    // A third snapshot after the blob is replaced: the old blob's 12 chunks are used by the first two only.
+    py(fixture.name, `import os\nwith open("/app/backend/data/models/blobs/sha256-model", "wb") as f: f.write(os.urandom(12 << 20))`);
+    expect((await runCli(["backup"], fixture.env)).code).toBe(0);
+    const before = chunkFiles(fixture.store).length;
+    const prune = await runCli(["prune", "--keep-last", "1"], fixture.env);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stdout).toMatch(/removed \d+ unused chunks/);
+    const after = chunkFiles(fixture.store).length;
+    expect(before - after).toBeGreaterThanOrEqual(12);
+    const [only] = await list();
+    const check = await runCli(["verify", only!.id], fixture.env);
+    expect(check.code, check.stdout).toBe(0);
+    // Nothing left to collect: a second prune removes no chunk.
+    expect((await runCli(["prune", "--keep-last", "1"], fixture.env)).stdout).not.toMatch(/unused chunks/);
+    expect(chunkFiles(fixture.store)).toHaveLength(after);
+  });
+});
+
+describe.skipIf(requireDockerOrSkip())("snapshots of older formats", () => {
+  let fixture: Fixture;
+  beforeAll(async () => {
+    fixture = await startFixture({ writeMs: 0 });
+    fs.cpSync(path.join(root, "test/fixtures/format-1/store"), fixture.store, { recursive: true });
+  });
+  afterAll(() => fixture && removeFixture(fixture));
+
+  it("a format-1 snapshot written by the previous release verifies and restores", async () => {
+    const id = fs.readdirSync(path.join(fixture.store, "snapshots"))[0]!;
+    expect(JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8")).format).toBe(1);
+    const verify = await runCli(["verify", id], fixture.env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const restore = await runCli(["restore", id, "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    const expected = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/format-1/expected.json"), "utf8")) as Record<string, string>;
+    const files = tree(fixture.name, "/app/backend/data");
+    for (const [name, sha256] of Object.entries(expected)) expect(files[`data/${name}`]?.sha256, name).toBe(sha256);
+    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-1 chat %'").fetchone()[0])`)).toBe("300");
+    expect(docker("exec", fixture.name, "readlink", "/app/backend/data/latest.txt")).toBe("uploads/small.txt");
+    expect(lastLine(restore.stdout + restore.stderr)).not.toMatch(/error/);
+  });
+});
+
+/** The fixture's tree script, to run on this host. */
+function treeScript(): string {
+  const source = fs.readFileSync(path.join(root, "test/e2e/fixture.ts"), "utf8");
+  return /const TREE_SCRIPT = String\.raw`([\s\S]*?)`;/.exec(source)![1]!;
+}
