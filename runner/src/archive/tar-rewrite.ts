@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { drain, peek, prepend } from "./entry-chunks.js";
@@ -54,19 +54,14 @@ export interface RewriteStats {
  * backpressure from `pack`. Finalizes `pack` when done.
  */
 export async function rewriteTar(
-  source: Readable,
+  source: TarSource,
   pack: tar.Pack,
   hooks: RewriteHooks = {},
   signal?: AbortSignal,
 ): Promise<RewriteStats> {
   const stats: RewriteStats = { entries: 0, files: 0, bytes: 0 };
-  const extract = tar.extract();
-  const feeding = pipeline(source, extract as unknown as NodeJS.WritableStream, signal ? { signal } : {});
-  feeding.catch(() => undefined); // surfaced through the entry iterator, or awaited below
   try {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    for await (const { header, chunks } of entriesOf(source, signal)) {
       const { head, read } = await peek(chunks, header.type === "file" ? hooks.peekBytes ?? 0 : 0);
       const decision: EntryAction = hooks.onEntry ? await hooks.onEntry(header, head) : { action: "keep" };
       if (decision.action === "drop") {
@@ -80,18 +75,61 @@ export async function rewriteTar(
       }
       await writeEntry(pack, header, prepend(read, chunks), stats, hooks.divert, signal);
     }
-    await feeding;
     if (hooks.trailer) {
       for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, hooks.divert, signal);
     }
     pack.finalize();
     return stats;
   } catch (err) {
-    source.destroy();
-    extract.destroy();
+    if (source instanceof Readable) source.destroy();
     pack.destroy(err as Error);
     throw err;
   }
+}
+
+/**
+ * One tar stream, or several in a row with entries written in between (a directory read child by
+ * child): each archive's names are put under its prefix.
+ */
+export type TarSource = Readable | AsyncIterable<{ header: TarHeader } | { archive: Readable; prefix: string }>;
+
+const EMPTY: AsyncIterator<Buffer> = { next: async () => ({ done: true, value: undefined }) };
+
+async function* entriesOf(source: TarSource, signal?: AbortSignal): AsyncIterable<{ header: TarHeader; chunks: AsyncIterator<Buffer> }> {
+  if (source instanceof Readable) {
+    yield* entriesOfArchive(source, "", signal);
+    return;
+  }
+  for await (const piece of source) {
+    if ("header" in piece) yield { header: piece.header, chunks: EMPTY };
+    else yield* entriesOfArchive(piece.archive, piece.prefix, signal);
+  }
+}
+
+/** The entries of one tar stream; each entry's chunks must be read to the end before the next. */
+async function* entriesOfArchive(archive: Readable, prefix: string, signal?: AbortSignal) {
+  const extract = tar.extract();
+  const feeding = pipeline(archive, extract as unknown as NodeJS.WritableStream, signal ? { signal } : {});
+  feeding.catch(() => undefined); // surfaced through the entry iterator, or awaited below
+  try {
+    for await (const entry of extract) {
+      const header = prefix ? underPrefix(entry.header, prefix) : entry.header;
+      yield { header, chunks: entry[Symbol.asyncIterator]() as AsyncIterator<Buffer> };
+    }
+    await feeding;
+  } finally {
+    archive.destroy();
+    extract.destroy();
+  }
+}
+
+/** An entry moved under `prefix`; a hard link's target (relative to the archive root) moves with it. */
+function underPrefix(header: TarHeader, prefix: string): TarHeader {
+  return {
+    ...header,
+    name: prefix + header.name,
+    ...(header.type === "link" && header.linkname ? { linkname: prefix + header.linkname } : {}),
+  };
 }
 
 /** Headers as written: pax keys that duplicate header fields are dropped so they cannot disagree. */

@@ -1,21 +1,31 @@
 import type Docker from "dockerode";
 import path from "node:path/posix";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { Logger } from "pino";
 import * as tar from "tar-stream";
 import { CountingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
-import { rewriteTar, type AppendedEntry, type EntryAction, type RewriteHooks, type TarHeader } from "../archive/tar-rewrite.js";
+import {
+  rewriteTar,
+  type AppendedEntry,
+  type EntryAction,
+  type RewriteHooks,
+  type TarHeader,
+  type TarSource,
+} from "../archive/tar-rewrite.js";
 import { isChunkable, placeholderHeader, type IndexedFile } from "../chunks/chunk-index.js";
 import type { ChunkWriter } from "../chunks/chunk-writer.js";
 import { readArchive } from "../docker/archive.js";
+import { statusOf } from "../docker/client.js";
 import { openFileEntry } from "../docker/file-entry.js";
 import type { PathRecord } from "../snapshot/manifest.js";
 import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
+import { planReads, type ArchivePiece } from "./plan-reads.js";
 
 /** How live SQLite files are made consistent while a path is archived. */
 export type SqliteHandling =
@@ -53,7 +63,11 @@ export async function archivePath(
   const name = snapshotObjects.archive(planned.archiveName);
   const parent = path.dirname(planned.path);
   const sqlite: string[] = [];
-  const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite);
+  const plan =
+    handling.kind === "staged" && planned.type === "directory"
+      ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()])
+      : { pieces: [{ kind: "read" as const, path: planned.path, prefix: "" }], leftOut: [] };
+  const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
   const indexed: IndexedFile[] = [];
   const chunks = ctx.chunks;
   if (chunks) {
@@ -66,14 +80,10 @@ export async function archivePath(
     };
   }
 
-  const source = await readArchive(ctx.docker, ctx.containerId, planned.path, signal);
-  const counted = new CountingStream(ctx.onBytes);
   const pack = tar.pack();
   const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
-  const [, stats, , object] = await stages.settle([
-    // pipeline, not pipe: a dropped engine connection must fail the run, not leave it waiting.
-    pipeline(source, counted, { signal }),
-    rewriteTar(counted, pack, hooks, signal),
+  const [stats, , object] = await stages.settle([
+    rewriteTar(readPieces({ ...ctx, signal }, plan.pieces, planned.path), pack, hooks, signal),
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }),
     writer.putStream(name, gzip, signal),
   ] as const);
@@ -97,7 +107,29 @@ export async function archivePath(
   };
 }
 
-function hooksFor(handling: SqliteHandling, ctx: ArchiveContext, parent: string, sqlite: string[]): RewriteHooks {
+/** The pieces in order, each read opened only when its turn comes (the engine serves one at a time). */
+async function* readPieces(ctx: ArchiveContext, pieces: ArchivePiece[], root: string): TarSource & AsyncIterable<unknown> {
+  for (const piece of pieces) {
+    if (piece.kind === "entry") {
+      yield { header: piece.header };
+      continue;
+    }
+    let raw: Readable;
+    try {
+      raw = await readArchive(ctx.docker, ctx.containerId, piece.path, ctx.signal);
+    } catch (err) {
+      // A child removed since the listing is simply not in the snapshot; the path itself must be there.
+      if (statusOf(err) === 404 && piece.path !== root) continue;
+      throw err;
+    }
+    const counted = new CountingStream(ctx.onBytes);
+    // pipeline, not pipe: a dropped engine connection must fail the run, not leave it waiting.
+    pipeline(raw, counted, { signal: ctx.signal }).catch(() => undefined);
+    yield { archive: counted, prefix: piece.prefix };
+  }
+}
+
+function hooksFor(handling: SqliteHandling, ctx: ArchiveContext, parent: string, sqlite: string[], leftOut: TarHeader[]): RewriteHooks {
   const containerPath = (entryName: string) => path.join(parent, entryName.replace(/\/+$/, ""));
   if (handling.kind === "as-is") {
     return {
@@ -108,7 +140,7 @@ function hooksFor(handling: SqliteHandling, ctx: ArchiveContext, parent: string,
       },
     };
   }
-  if (handling.kind === "staged") return stagedHooks(handling.copies, ctx, containerPath, sqlite);
+  if (handling.kind === "staged") return stagedHooks(handling.copies, ctx, containerPath, sqlite, leftOut);
   return pausedReadHooks(handling.pause, ctx, containerPath, sqlite);
 }
 
@@ -117,8 +149,11 @@ function stagedHooks(
   ctx: ArchiveContext,
   containerPath: (name: string) => string,
   sqlite: string[],
+  /** Live databases the reads left out (see plan-reads.ts): their copies are appended all the same. */
+  leftOut: TarHeader[],
 ): RewriteHooks {
-  const databases: TarHeader[] = [];
+  const databases: TarHeader[] = leftOut.filter((h) => copies.has(containerPath(h.name)));
+  for (const header of databases) sqlite.push(containerPath(header.name));
   return {
     peekBytes: SQLITE_MAGIC.length,
     onEntry: (header, head): EntryAction => {
