@@ -6,6 +6,8 @@ import { readSmallObject, type Store } from "../store/store.js";
 import { sha256Hex } from "./digest.js";
 
 const gunzipAsync = promisify(gunzip);
+/** zlib's output buffer: its 16 KiB default means 64 callbacks and copies per 1 MiB chunk. */
+export const OUTPUT_CHUNK = 256 * 1024;
 
 /** One piece of a large file, stored once per container under its content's sha256. */
 export interface ChunkRef {
@@ -66,7 +68,7 @@ export class ChunkStore {
     });
     if (stored.length !== ref.stored) throw new FailureError(`chunk ${key} has ${stored.length} bytes, the index says ${ref.stored}`);
     const plain = ref.gzip
-      ? await gunzipAsync(stored).catch(() => {
+      ? await gunzipAsync(stored, { chunkSize: OUTPUT_CHUNK }).catch(() => {
           throw new FailureError(`chunk ${key} is not valid gzip (corrupted)`);
         })
       : stored;

@@ -4,7 +4,7 @@ import { deflateRaw, gzip } from "node:zlib";
 import { sha256Base64, sha256Hex } from "./digest.js";
 import { CHUNK_BYTES, type ChunkIndex, type IndexedFile } from "./chunk-index.js";
 import type { ChunkStoreRecord } from "../snapshot/manifest.js";
-import type { ChunkRef, ChunkStore, StoredChunk } from "./chunk-store.js";
+import { OUTPUT_CHUNK, type ChunkRef, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 const gzipAsync = promisify(gzip);
 const deflateRawAsync = promisify(deflateRaw);
@@ -176,7 +176,7 @@ export class ChunkWriter {
     const sample = plain.subarray(0, SAMPLE_BYTES);
     const test = await deflateRawAsync(sample, { level: 1 });
     if (test.length > sample.length * WORTH_IT) return plain;
-    const packed = await gzipAsync(plain, { level: this.options.level });
+    const packed = await gzipAsync(plain, { level: this.options.level, chunkSize: OUTPUT_CHUNK });
     return packed.length < plain.length * WORTH_IT ? packed : plain;
   }
 }

@@ -3,16 +3,14 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PassThrough, Readable, Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { createEntryGuard } from "../archive/tar-guard.js";
-import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
-import { Stages } from "../util/settle.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
@@ -93,8 +91,11 @@ async function readObject(
   const problems: string[] = [];
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
   try {
+    // Format 2: chunked files' content comes from their chunks, every one read and checked against its sha256.
+    const expander = await openChunkExpander(store, manifest, record, options.signal);
     const extract = tar.extract();
-    const feeding = feedArchive(store, manifest, record, source, [counting, hashing], extract, options.signal);
+    // Iterated right after this starts, with no await between: extract drops entries nobody listens for.
+    const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
     feeding.catch(() => undefined);
     const guard = createEntryGuard(path.posix.basename(record.path));
     const databases = new Map<string, string>();
@@ -120,8 +121,10 @@ async function readObject(
     };
     for await (const entry of entriesOf()) {
       entries++;
-      const header = entry.header;
-      const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const full = expander?.entry(entry.header);
+      if (full) await drain(entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+      const header = full?.header ?? entry.header;
+      const chunks = (full?.body ?? entry)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       try {
         guard(header);
       } catch (err) {
@@ -144,6 +147,7 @@ async function readObject(
       }
     }
     await feeding;
+    expander?.finish();
     if (record.entries !== undefined && entries !== record.entries) {
       problems.push(`has ${entries} entries, the manifest says ${record.entries}`);
     }
@@ -156,40 +160,6 @@ async function readObject(
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   return { sha256: hashing.digest(), bytes: hashing.bytes, problems };
-}
-
-/**
- * Feeds an archive object into `extract`, hashing it on the way; for format 2, chunked files are filled
- * in from their chunks, every one read and checked against its sha256.
- */
-async function feedArchive(
-  store: Store,
-  manifest: Manifest,
-  record: PathRecord,
-  source: Readable,
-  meters: [CountingStream, HashingStream],
-  extract: tar.Extract,
-  outer?: AbortSignal,
-): Promise<void> {
-  const stages = new Stages(outer);
-  const signal = stages.signal;
-  const into = extract as unknown as NodeJS.WritableStream;
-  const expander = await openChunkExpander(store, manifest, record, signal);
-  if (!expander) {
-    await stages.settle([pipeline(source, ...meters, createGunzip(), into, { signal })] as const);
-    return;
-  }
-  const unpacked = new PassThrough();
-  const pack = tar.pack();
-  const expand = (header: TarHeader): EntryAction => {
-    const full = expander.entry(header);
-    return full ? { action: "replace", ...full } : { action: "keep" };
-  };
-  await stages.settle([
-    pipeline(source, ...meters, createGunzip(), unpacked, { signal }),
-    rewriteTar(unpacked, pack, { onEntry: expand }, signal).then(() => expander.finish()),
-    pipeline(pack as unknown as NodeJS.ReadableStream, into, { signal }),
-  ] as const);
 }
 
 async function hashObject(store: Store, key: string, signal?: AbortSignal): Promise<string> {

@@ -48,7 +48,7 @@ export interface StoredObject {
 export async function readSmallObject(store: Store, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 export async function readJsonObject(store: Store, key: string): Promise<unknown> {

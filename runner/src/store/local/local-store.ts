@@ -147,7 +147,8 @@ export class LocalStore implements Store {
       if (err.code === "ENOENT") throw new NotFoundError(`${key} not found in store ${this.location}`);
       throw err;
     });
-    return handle.createReadStream(options.signal ? { signal: options.signal } : {});
+    // 1 MiB reads: a chunk is one read instead of sixteen.
+    return handle.createReadStream({ highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {
