@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// npm run bench [-- <MB, default 1024>] [--no-s3]
+// npm run bench [-- <MB, default 1024>] [--no-s3] [--scale N, default 4]
 //
 // The baseline of seed 004 (stop Open WebUI, sqlite3 .backup, tar czf everything, start, upload) and
 // `owui-backup backup` side by side, on the same fixture container and the same local S3 server, with:
 // wall time, the longest gap between writes of a probe that writes to webui.db every 10 ms inside the
 // container (the write stall, or the downtime), bytes that reached the store, and the runner's peak RSS
-// (GNU time). Then a second backup with a few chat rows changed, and restore both ways. Prints a table
-// with the ratios ours/baseline and writes the numbers as JSON to bench-results/.
+// (GNU time). Then a second backup with a few chat rows changed, and restore both ways. Last, owui-backup
+// alone at N× the size, to show its memory stays flat. Prints a table with the ratios ours/baseline and
+// writes the numbers as JSON to bench-results/.
 // Needs: the fixture images (test/fixtures/build-images.sh), GNU time (apt-get install time), a built
 // runner (npm run build).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -23,8 +24,11 @@ import { Upload } from "@aws-sdk/lib-storage";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
-const sizeMb = Number(args.find((a) => /^\d+$/.test(a)) ?? 1024);
+const sizeMb = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--scale") ?? 1024);
 const withS3 = !args.includes("--no-s3");
+// The memory run: owui-backup alone at this multiple of the size (--scale 1 skips it).
+const scale = args.includes("--scale") ? Number(args[args.indexOf("--scale") + 1]) : 4;
+if (!(scale >= 1)) throw new Error("--scale takes a whole number of 1 or more");
 const IMAGE = "owui-backup-test/open-webui:0.6.5";
 const BIN = path.join(root, "runner/bin/owui-backup.js");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "owui-bench-"));
@@ -38,9 +42,9 @@ const now = () => Date.now() / 1000;
 const dirBytes = (dir) => (fs.existsSync(dir) ? Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]) : 0);
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
-async function waitHealthy() {
+async function waitHealthy(container = name) {
   for (let i = 0; i < 240; i++) {
-    if (docker("inspect", "-f", "{{.State.Health.Status}}", name) === "healthy") return;
+    if (docker("inspect", "-f", "{{.State.Health.Status}}", container) === "healthy") return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error("the fixture did not become healthy");
@@ -208,20 +212,55 @@ async function main() {
       const baseRestore = await baselineRestore(outDir, target.kind === "s3" ? s3 : undefined);
       const ours = owui(["restore", "latest", "--yes", "--no-safety-snapshot"], env);
       startProbe();
+      // As users run it: verify, safety snapshot of the state being replaced, restore.
+      const withSafety = owui(["restore", "latest", "--yes"], env);
+      startProbe();
 
       results.runs[target.kind] = {
         baseline: { backupS: base.wall, stallS: base.stall, bytes: base.bytes, restoreS: baseRestore.wall },
-        ours: { backupS: first.wall, stallS: firstStall, bytes: firstBytes, rssMb: first.rssMb, restoreS: ours.wall, restoreRssMb: ours.rssMb },
+        ours: {
+          backupS: first.wall,
+          stallS: firstStall,
+          bytes: firstBytes,
+          rssMb: first.rssMb,
+          restoreS: ours.wall,
+          restoreRssMb: ours.rssMb,
+          restoreWithSafetyS: withSafety.wall,
+        },
         second: { backupS: second.wall, stallS: secondStall, bytes: secondBytes, rssMb: second.rssMb },
       };
     }
     if (s3) results.s3CeilingMBps = await s3Ceiling(s3.client);
+    if (scale > 1) results.scaled = await scaledRun();
     report(results);
   } finally {
     spawnSync("docker", ["rm", "-f", "-v", name], { stdio: "ignore" });
     spawnSync("docker", ["volume", "rm", "-f", volume], { stdio: "ignore" });
     s3?.child.kill();
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---- memory at scale× the size: owui-backup alone (backup into a directory, verify, restore), peak RSS of each
+async function scaledRun() {
+  const big = `${name}-x${scale}`;
+  const bigVolume = `${big}-data`;
+  const store = path.join(work, `store-x${scale}`);
+  try {
+    docker("run", "-d", "--name", big, "--network", "none", "-v", `${bigVolume}:/app/backend/data`, "-e", "FIXTURE_WRITE_MS=100", IMAGE);
+    await waitHealthy(big);
+    log(`generating ${sizeMb * scale} MB for the ${scale}× run …`);
+    docker("exec", big, "python3", "-c", GENERATE, String(sizeMb * scale));
+    const dataMb = Number(docker("exec", big, "du", "-sm", "/app/backend/data").split("\t")[0]);
+    const env = { OWUI_BACKUP_CONTAINER: big, OWUI_BACKUP_STORE: store, OWUI_BACKUP_LOG_DIR: path.join(work, "logs") };
+    log(`${scale}×: backup, verify, restore …`);
+    const backup = owui(["backup"], env);
+    const verify = owui(["verify", "latest"], env);
+    const restore = owui(["restore", "latest", "--yes", "--no-safety-snapshot"], env);
+    return { scale, dataMb, backup, verify, restore, storedBytes: dirBytes(store) };
+  } finally {
+    spawnSync("docker", ["rm", "-f", "-v", big], { stdio: "ignore" });
+    spawnSync("docker", ["volume", "rm", "-f", bigVolume], { stdio: "ignore" });
   }
 }
 
@@ -234,11 +273,20 @@ function report(r) {
     rows.push([`${kind}: owui-backup backup`, run.ours.backupS.toFixed(1), run.ours.stallS.toFixed(2), mb(run.ours.bytes), run.ours.rssMb.toFixed(0), ratio(run.ours.backupS, run.baseline.backupS)]);
     rows.push([`${kind}: second backup, 5 rows changed`, run.second.backupS.toFixed(1), run.second.stallS.toFixed(2), mb(run.second.bytes), run.second.rssMb.toFixed(0), `${ratio(run.second.backupS, run.ours.backupS)} of the first; bytes ${ratio(run.second.bytes, run.ours.bytes)}`]);
     rows.push([`${kind}: baseline restore`, run.baseline.restoreS.toFixed(1), "", "", "", ""]);
-    rows.push([`${kind}: owui-backup restore`, run.ours.restoreS.toFixed(1), "", "", run.ours.restoreRssMb.toFixed(0), ratio(run.ours.restoreS, run.baseline.restoreS)]);
+    rows.push([`${kind}: owui-backup restore (verify, restore)`, run.ours.restoreS.toFixed(1), "", "", run.ours.restoreRssMb.toFixed(0), ratio(run.ours.restoreS, run.baseline.restoreS)]);
+    rows.push([`${kind}: owui-backup restore + safety snapshot`, run.ours.restoreWithSafetyS.toFixed(1), "", "", "", ratio(run.ours.restoreWithSafetyS, run.baseline.restoreS)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) process.stdout.write(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd() + "\n");
   if (r.s3CeilingMBps) process.stdout.write(`local S3 server ceiling: ${r.s3CeilingMBps.toFixed(0)} MB/s (256 MB of random bytes, 8 MiB parts × 2)\n`);
+  if (r.scaled) {
+    const x = r.scaled;
+    process.stdout.write(
+      `${x.scale}× size (${x.dataMb} MB of data), owui-backup only: backup ${x.backup.wall.toFixed(1)} s / ${x.backup.rssMb.toFixed(0)} MB peak RSS, ` +
+        `verify ${x.verify.wall.toFixed(1)} s / ${x.verify.rssMb.toFixed(0)} MB, restore ${x.restore.wall.toFixed(1)} s / ${x.restore.rssMb.toFixed(0)} MB; ` +
+        `${mb(x.storedBytes)} MB stored\n`,
+    );
+  }
   const dir = path.join(root, "bench-results");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
