@@ -158,6 +158,38 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     expect((await runCli(["prune", "--keep-last", "1"], fixture.env)).stdout).not.toMatch(/unused chunks/);
     expect(chunkFiles(fixture.store)).toHaveLength(after);
   });
+
+  it("unchanged large files are not read again; one rewritten in place with its old size and mtime is", async () => {
+    const manifestOf = (id: string) => JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8"));
+    const dataRecord = (id: string) => manifestOf(id).paths.find((p: { path: string }) => p.path === "/app/backend/data");
+    // A file's stat is trusted only once it is 2 s old: give the blob written by the last test that long.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const takes = async () => {
+      const result = await runCli(["backup"], fixture.env);
+      expect(result.code, result.stderr).toBe(0);
+      return lastLine(result.stdout);
+    };
+    await takes(); // records the stats
+    const quiet = await takes();
+    // The model blob and the text upload: neither read, both referenced.
+    expect(dataRecord(quiet).unchanged).toBe(2);
+    expect(manifestOf(quiet).chunkStore.newChunks).toBeLessThanOrEqual(2);
+
+    // Same size, same mtime, new bytes: only the ctime (and the content) tell.
+    py(
+      fixture.name,
+      `import os\np = "/app/backend/data/models/blobs/sha256-model"\nst = os.stat(p)\nwith open(p, "r+b") as f: f.seek(5 << 20); f.write(b"rewritten in place")\nos.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))`,
+    );
+    const expected = tree(fixture.name, "/app/backend/data")["data/models/blobs/sha256-model"]!;
+    // Past the 2 s in which a fresh change is never trusted: from here only the ctime can tell.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const rewritten = await takes();
+    expect(dataRecord(rewritten).unchanged).toBe(1);
+    py(fixture.name, `import os; os.remove("/app/backend/data/models/blobs/sha256-model")`);
+    const restore = await runCli(["restore", rewritten, "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(tree(fixture.name, "/app/backend/data")["data/models/blobs/sha256-model"]).toEqual(expected);
+  });
 });
 
 describe.skipIf(requireDockerOrSkip())("snapshots of older formats", () => {

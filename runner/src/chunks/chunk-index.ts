@@ -30,6 +30,12 @@ export const indexSchema = z.object({
       name: z.string(),
       size: z.number().int().nonnegative(),
       chunks: z.array(chunkRef),
+      /**
+       * The file's stat when it was read (online mode): a later backup that finds the same size,
+       * mtime, ctime and inode reuses these chunks without reading the file. Absent when unknown or
+       * when the file had changed within the last seconds (its time could not tell a later change apart).
+       */
+      stat: z.object({ mtimeNs: z.string(), ctimeNs: z.string(), ino: z.string() }).optional(),
     }),
   ),
 });

@@ -46,7 +46,7 @@ export class ChunkWriter {
   constructor(
     readonly chunks: ChunkStore,
     /** What the store holds already (ChunkStore.listStored), shared by every path of the run. */
-    private readonly known: Map<string, StoredChunk>,
+    readonly stored: Map<string, StoredChunk>,
     private readonly options: { level: number; signal: AbortSignal; concurrency?: number },
   ) {
     this.concurrency = options.concurrency ?? Math.max(4, 2 * os.availableParallelism());
@@ -98,6 +98,15 @@ export class ChunkWriter {
     return file;
   }
 
+  /** A file whose chunks are taken as they are from an earlier snapshot (all of them are stored). */
+  reuse(file: IndexedFile): IndexedFile {
+    for (const ref of file.chunks) {
+      this.referenced.set(ref.id, ref.stored);
+      this.stats.reusedChunks++;
+    }
+    return file;
+  }
+
   /** Waits for every chunk scheduled so far; throws the first failure. */
   async flush(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
@@ -139,7 +148,7 @@ export class ChunkWriter {
 
   private async store(plain: Buffer): Promise<ChunkRef> {
     const id = await sha256Hex(plain);
-    const have = this.known.get(id);
+    const have = this.stored.get(id);
     if (have) {
       this.stats.reusedChunks++;
       return { id, size: plain.length, ...have };
@@ -164,7 +173,7 @@ export class ChunkWriter {
       sha256: gzip ? await sha256Base64(packed) : Buffer.from(id, "hex").toString("base64"),
     });
     const stored: StoredChunk = { stored: packed.length, gzip };
-    this.known.set(id, stored);
+    this.stored.set(id, stored);
     this.stats.newChunks++;
     this.stats.newBytes += packed.length;
     return stored;

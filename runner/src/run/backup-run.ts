@@ -6,6 +6,7 @@ import { oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { ChunkStore } from "../chunks/chunk-store.js";
 import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
+import { previousFiles } from "../chunks/previous-files.js";
 import { MANIFEST_FORMAT, newBytesOf, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
@@ -114,6 +115,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       level: config.compressionLevel,
       signal: ctx.signal,
     });
+    const previous = await previousFiles(store, container, log);
     // Until the manifest is written, a failure takes back the chunks this run added.
     const dropChunks = cleanup.defer("remove the chunks this run wrote", () => chunks.discard());
     const records: PathRecord[] = [];
@@ -125,7 +127,16 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       const progress = createProgress(p.archiveName);
       try {
         const record = await archivePath(
-          { docker, containerId: info.Id, log, signal: ctx.signal, compressionLevel: config.compressionLevel, chunks, onBytes: progress.add },
+          {
+            docker,
+            containerId: info.Id,
+            log,
+            signal: ctx.signal,
+            compressionLevel: config.compressionLevel,
+            chunks,
+            previous: previous.get(p.path) ?? new Map(),
+            onBytes: progress.add,
+          },
           writer,
           p,
           handling,

@@ -39,6 +39,8 @@ const pathRecord = z.object({
   sqlite: z.array(z.string()).optional(),
   /** Format 2: name of the object listing the chunks of the archive's chunked files, in archive order. */
   index: z.string().optional(),
+  /** Format 2: chunked files found unchanged since the last snapshot (same size, mtime, ctime, inode) and not read. */
+  unchanged: z.number().int().nonnegative().optional(),
 });
 
 const chunkStoreRecord = z.object({

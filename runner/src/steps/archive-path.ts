@@ -25,7 +25,7 @@ import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
-import { planReads, type ArchivePiece } from "./plan-reads.js";
+import { planReads, type ArchivePiece, type ReadPlan } from "./plan-reads.js";
 
 /** How live SQLite files are made consistent while a path is archived. */
 export type SqliteHandling =
@@ -44,6 +44,8 @@ export interface ArchiveContext {
   compressionLevel: number;
   /** Large files go here (format 2); without it every file stays in the tar.gz (format 1). */
   chunks?: ChunkWriter;
+  /** The chunked files of this path in the last snapshot, by archive name: unchanged ones are not read again. */
+  previous?: Map<string, IndexedFile>;
   onBytes?: (n: number) => void;
 }
 
@@ -63,18 +65,27 @@ export async function archivePath(
   const name = snapshotObjects.archive(planned.archiveName);
   const parent = path.dirname(planned.path);
   const sqlite: string[] = [];
-  const plan =
-    handling.kind === "staged" && planned.type === "directory"
-      ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()])
-      : { pieces: [{ kind: "read" as const, path: planned.path, prefix: "" }], leftOut: [] };
+  const plan: ReadPlan =
+    handling.kind === "staged" && planned.type === "directory" && ctx.chunks
+      ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), ctx.chunks.stored)
+      : { pieces: [{ kind: "read", path: planned.path, prefix: "" }], leftOut: [], reuse: new Map(), stats: new Map() };
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
   const indexed: IndexedFile[] = [];
+  let reused = 0;
   const chunks = ctx.chunks;
   if (chunks) {
     hooks.divert = {
       wants: isChunkable,
       take: async (header, body) => {
-        indexed.push(await chunks.addFile(header.name, header.size ?? 0, body));
+        const unchanged = plan.reuse.get(header.name);
+        if (unchanged) {
+          indexed.push(chunks.reuse(unchanged));
+          reused++;
+        } else {
+          const file = await chunks.addFile(header.name, header.size ?? 0, body);
+          const stat = plan.stats.get(header.name);
+          indexed.push(stat ? { ...file, stat } : file);
+        }
         return placeholderHeader(header);
       },
     };
@@ -104,6 +115,7 @@ export async function archivePath(
     bytes: stats.bytes,
     ...(sqlite.length > 0 ? { sqlite } : {}),
     ...(index ? { index } : {}),
+    ...(reused > 0 ? { unchanged: reused } : {}),
   };
 }
 

@@ -1,0 +1,31 @@
+import type { Logger } from "pino";
+import { oneLine } from "../errors.js";
+import { parseManifest } from "../snapshot/manifest.js";
+import { layout } from "../store/layout.js";
+import { readJsonObject, type Store } from "../store/store.js";
+import { readRunState } from "../steps/run-state.js";
+import { readChunkIndex } from "./chunk-reader.js";
+import type { IndexedFile } from "./chunk-index.js";
+
+/**
+ * The chunked files of the container's last successful snapshot, by backed-up path and archive name:
+ * what a backup compares the listed stats with to skip reading unchanged files. Empty when there is
+ * none, it has no chunks (format 1), or it cannot be read (then everything is read, as the first time).
+ */
+export async function previousFiles(store: Store, container: string, log: Logger): Promise<Map<string, Map<string, IndexedFile>>> {
+  const byPath = new Map<string, Map<string, IndexedFile>>();
+  try {
+    const last = (await readRunState(store, container)).lastSuccess;
+    if (!last) return byPath;
+    const manifest = parseManifest(await readJsonObject(store, layout.manifest(last.id)), last.id);
+    if (manifest.container.name !== container) return byPath;
+    for (const record of manifest.paths) {
+      const index = await readChunkIndex(store, manifest, record);
+      if (index) byPath.set(record.path, new Map(index.files.map((f) => [f.name, f])));
+    }
+  } catch (err) {
+    log.debug(`the last snapshot's chunk lists could not be read (${oneLine(err)}); every file is read`);
+    byPath.clear();
+  }
+  return byPath;
+}
