@@ -6,7 +6,8 @@
 STORE_DIR is a local store, or a copy of a bucket's prefix (e.g. `aws s3 sync s3://BUCKET/PREFIX STORE_DIR`,
 or `rclone copy`). Every backed-up path is unpacked under TARGET_DIR by its base name (data/, static/,
 .webui_secret_key), with modes, times and links as archived; chunked files (format 2) are put together
-from their chunks, each checked against its sha256. Reads formats 1 and 2. See docs/manual-restore.md.
+from their chunks, each checked against its sha256. Reads formats 1 and 2. Run it as root to get the
+archived owners back (otherwise files belong to you). See "Manual restore" in the README.
 """
 import gzip
 import hashlib
@@ -14,6 +15,8 @@ import json
 import os
 import sys
 import tarfile
+
+PLACEHOLDER = "OWUIBACKUP.size"
 
 
 def main(store, snapshot, target):
@@ -27,17 +30,22 @@ def main(store, snapshot, target):
         if not record.get("archive"):
             continue
         with tarfile.open(os.path.join(base, record["archive"]), "r:gz") as tar:
-            # The "tar" filter refuses names outside TARGET_DIR (Python 3.12, and 3.8.17+ / 3.11.4+).
+            members = tar.getmembers()
+            placeholders = {m.name for m in members if PLACEHOLDER in m.pax_headers}
+            # tar_filter refuses names and links that leave TARGET_DIR (Python 3.12, 3.8.17+, 3.11.4+);
+            # the member it checked is extracted as archived, modes included (the filter would drop some bits).
             if hasattr(tarfile, "tar_filter"):
-                tar.extractall(target, filter="tar")
+                tar.extractall(target, members=members, filter=lambda member, dest: tarfile.tar_filter(member, dest) and member)
             else:
-                tar.extractall(target)
+                tar.extractall(target, members=members)
         if not record.get("index"):
             continue
         with open(os.path.join(base, record["index"]), encoding="utf-8") as f:
             index = json.load(f)
         chunks = os.path.join(store, manifest["chunkStore"]["prefix"])
         for entry in index["files"]:
+            if entry["name"] not in placeholders:
+                sys.exit(f"{record['index']} names {entry['name']!r}, which the archive has no placeholder for")
             fill(os.path.join(target, entry["name"]), entry["chunks"], chunks)
         print(f"{record['path']}: {len(index['files'])} chunked files put together", file=sys.stderr)
     print(f"snapshot {snapshot} unpacked into {target}", file=sys.stderr)
@@ -47,7 +55,8 @@ def fill(path, refs, chunks):
     """Writes a placeholder's content from its chunks, keeping the mode and times tar gave it."""
     st = os.stat(path, follow_symlinks=False)
     os.chmod(path, 0o600)
-    with open(path, "wb") as out:
+    # O_NOFOLLOW: never write through a symbolic link, whatever the archive held.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW), "wb") as out:
         for ref in refs:
             name = os.path.join(chunks, ref["id"][:2], ref["id"] + (".gz" if ref["gzip"] else ""))
             with open(name, "rb") as f:

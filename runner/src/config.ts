@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import path from "node:path";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
@@ -102,7 +103,10 @@ const SETTINGS = {
     schema: z
       .string()
       .transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(/^\/[^\0]*$/, "expected absolute paths inside the container")).min(1)),
+      .pipe(z.array(z.string().regex(/^\/[^\0]*$/, "expected absolute paths inside the container")).min(1))
+      // One spelling per path ("/app/backend/data/" and "/app/backend/data/." are "/app/backend/data"):
+      // archive names, mounts and the reads planned inside the container all compare paths as text.
+      .transform((paths) => paths.map((p) => posix.normalize(p).replace(/(.)\/+$/, "$1"))),
     default: () => undefined as string[] | undefined,
   },
   keepLast: { flag: "--keep-last", env: "OWUI_BACKUP_KEEP_LAST", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },

@@ -171,9 +171,17 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     };
     await takes(); // records the stats
     const quiet = await takes();
-    // The model blob and the text upload: neither read, both referenced.
+    // The model blob and the text upload: not hashed or stored again, both referenced. The blob has a
+    // second name (a hard link), so the path is read whole and their bytes are drained.
     expect(dataRecord(quiet).unchanged).toBe(2);
     expect(manifestOf(quiet).chunkStore.newChunks).toBeLessThanOrEqual(2);
+
+    // Without hard links the reads go around them: same outcome, and the files are not read at all.
+    py(fixture.name, `import os; os.remove("/app/backend/data/models/blobs/hardlink")`);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await takes();
+    const around = await takes();
+    expect(dataRecord(around).unchanged).toBe(2);
 
     // Same size, same mtime, new bytes: only the ctime (and the content) tell.
     py(

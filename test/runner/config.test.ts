@@ -8,6 +8,8 @@ describe("config", () => {
     const config = loadConfig({ container: "from-flag" }, env);
     expect(config).toMatchObject({ container: "from-flag", mode: "pause", keepLast: 5, trigger: "manual", compressionLevel: 1 });
     expect(loadConfig({}, {}).container).toBe("open-webui");
+    // One spelling per path: a trailing slash or a "." would not match the container's own listing.
+    expect(loadConfig({ paths: "/app/backend/data/, /srv/./models//" }, {}).paths).toEqual(["/app/backend/data", "/srv/models"]);
     expect(loadConfig({}, {}).keepDaily).toBeUndefined();
   });
 

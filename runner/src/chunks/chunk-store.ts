@@ -22,6 +22,11 @@ export interface ChunkRef {
 
 export type StoredChunk = Pick<ChunkRef, "stored" | "gzip">;
 
+/** The chunk is stored in the form and size a reference names (a store written at another level may hold the other form). */
+export function sameStored(stored: StoredChunk | undefined, ref: Pick<ChunkRef, "gzip" | "stored">): boolean {
+  return stored !== undefined && stored.gzip === ref.gzip && stored.stored === ref.stored;
+}
+
 const CHUNK_KEY = /\/([0-9a-f]{2})\/([0-9a-f]{64})(\.gz)?$/;
 
 /**

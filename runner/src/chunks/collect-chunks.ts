@@ -17,15 +17,23 @@ export interface CollectResult {
  * deletes nothing when any manifest or index cannot be read: a chunk is only garbage when it is
  * certainly unused.
  */
-export async function collectChunks(store: Store, container: string, catalog: Catalog, log: Logger): Promise<CollectResult> {
+export async function collectChunks(
+  store: Store,
+  container: string,
+  catalog: Catalog,
+  log: Logger,
+  /** Chunks kept whatever the catalog says (the snapshot this run just wrote, should a listing lag). */
+  keep: Iterable<string> = [],
+): Promise<CollectResult> {
   const chunks = new ChunkStore(store, container);
   if (catalog.unreadable.length > 0) {
     return { removed: 0, bytes: 0, skipped: `unreadable manifests (${catalog.unreadable.map((u) => u.id).join(", ")})` };
   }
-  const referenced = new Set<string>();
+  const referenced = new Set<string>(keep);
   for (const manifest of catalog.snapshots.filter((s) => s.chunkStore?.prefix === chunks.prefix)) {
     for (const record of manifest.paths) {
-      const index = await readChunkIndex(store, manifest, record);
+      const index = await readChunkIndex(store, manifest, record).catch((err: unknown) => err as Error);
+      if (index instanceof Error) return { removed: 0, bytes: 0, skipped: `the chunk index of ${manifest.id} cannot be read (${index.message})` };
       for (const file of index?.files ?? []) for (const ref of file.chunks) referenced.add(ref.id);
     }
   }

@@ -38,8 +38,7 @@ export function registerPrune(program: Command, io: CommandIo): void {
         io.stdout.write(`${d.keep ? "keep  " : result.dryRun ? "would remove" : "removed"} ${d.id}${d.keep ? `  (${d.reasons.join(", ")})` : ""}\n`);
       }
       for (const id of result.removedIncomplete) io.stdout.write(`${result.dryRun ? "would remove" : "removed"} ${id}  (incomplete)\n`);
-      if (result.chunks?.skipped) io.stdout.write(`unused chunks not looked for: ${result.chunks.skipped}\n`);
-      else if (result.chunks && result.chunks.removed > 0) {
+      if (result.chunks && result.chunks.removed > 0) {
         io.stdout.write(`removed ${result.chunks.removed} unused chunks (${formatBytes(result.chunks.bytes)})\n`);
       }
     } finally {

@@ -87,6 +87,17 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       `backing up ${container} (${image.reference}${image.openWebuiVersion ? `, Open WebUI ${image.openWebuiVersion}` : ""}) into ${store.location}, consistency: ${consistency}`,
     );
 
+    // Chunks already in the store are referenced, never sent again. Listed
+    // before the container is touched (stop mode: less downtime); registered before the snapshot's own
+    // cleanup so that, undoing in reverse, the container comes back first and the chunks go last.
+    const chunkStore = new ChunkStore(store, container);
+    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), {
+      level: config.compressionLevel,
+      signal: ctx.signal,
+    });
+    const previous = await previousFiles(store, container, log);
+    // Until the manifest is written, a failure takes back the chunks this run added.
+    const dropChunks = cleanup.defer("remove the chunks this run wrote", () => chunks.discard());
     const writer = await SnapshotWriter.begin(store, `backup ${container}`, started);
     const discard = cleanup.defer("remove the incomplete snapshot", () => writer.discard());
     await writer.putJson(snapshotObjects.container, info);
@@ -109,15 +120,6 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       handling = { kind: "staged", copies: staged.copies };
     }
 
-    // Chunks already in the store are referenced, never sent again.
-    const chunkStore = new ChunkStore(store, container);
-    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), {
-      level: config.compressionLevel,
-      signal: ctx.signal,
-    });
-    const previous = await previousFiles(store, container, log);
-    // Until the manifest is written, a failure takes back the chunks this run added.
-    const dropChunks = cleanup.defer("remove the chunks this run wrote", () => chunks.discard());
     const records: PathRecord[] = [];
     for (const p of planned) {
       if (!p.present) {
@@ -189,7 +191,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     let retention: RetentionResult | undefined;
     if (options.applyRetention !== false) {
       // The snapshot is safe by now: a retention problem is worth a warning, not a failed backup.
-      retention = await applyRetention(store, retentionPolicy(config), { container, log }).catch((err: unknown) => {
+      retention = await applyRetention(store, retentionPolicy(config), { container, log, keepChunks: chunks.referenced.keys() }).catch((err: unknown) => {
         const line = `retention was not applied: ${oneLine(err)}`;
         warnings.push(line);
         log.warn(line);

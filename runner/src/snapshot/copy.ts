@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { readChunkIndex } from "../chunks/chunk-reader.js";
-import { ChunkStore, type ChunkRef } from "../chunks/chunk-store.js";
+import { ChunkStore, sameStored, type ChunkRef } from "../chunks/chunk-store.js";
 import { FailureError, NotFoundError } from "../errors.js";
+import { acquireLock } from "../steps/lock.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
 import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";
@@ -21,7 +22,8 @@ export interface CopyResult {
  * Copies one complete snapshot to another store under the same id, byte for byte: every object is
  * checked against the manifest's size and sha256 on the way, chunks the target lacks are copied
  * (checked against their sha256) before the manifest, and the manifest is written last, so
- * the copy is listed only once it is whole. A failed copy removes what it wrote.
+ * the copy is listed only once it is whole. A failed copy removes its snapshot objects; chunks it
+ * copied stay (complete, and reused by the next copy or collected by the next prune there).
  */
 export async function copySnapshot(
   source: Store,
@@ -50,8 +52,15 @@ export async function copySnapshot(
       }
       bytes += object.size;
     }
-    bytes += await copyChunks(source, target, manifest, options.signal);
-    await target.put(layout.manifest(id), manifestBytes);
+    // Under the target's lock for this container: no retention there may collect a chunk this copy
+    // counted on before its manifest references it.
+    const release = await acquireLock(target, manifest.container.name, `copy ${id}`);
+    try {
+      bytes += await copyChunks(source, target, manifest, options);
+      await target.put(layout.manifest(id), manifestBytes);
+    } finally {
+      await release();
+    }
   } catch (err) {
     await deleteSnapshot(target, id).catch((cleanupErr: unknown) =>
       options.log.warn(`could not remove the incomplete copy of ${id} from ${target.location}: ${(cleanupErr as Error).message}`),
@@ -65,7 +74,13 @@ export async function copySnapshot(
  * Copies the chunks the snapshot references that the target does not hold yet, each read and checked
  * against its sha256 first, a few at a time. Returns the bytes written.
  */
-async function copyChunks(source: Store, target: Store, manifest: Manifest, signal: AbortSignal): Promise<number> {
+async function copyChunks(
+  source: Store,
+  target: Store,
+  manifest: Manifest,
+  options: { signal: AbortSignal; onBytes?: (n: number) => void },
+): Promise<number> {
+  const signal = options.signal;
   if (!manifest.chunkStore) return 0;
   const refs = new Map<string, ChunkRef>();
   for (const record of manifest.paths) {
@@ -75,13 +90,15 @@ async function copyChunks(source: Store, target: Store, manifest: Manifest, sign
   const from = new ChunkStore(source, manifest.chunkStore.prefix);
   const to = new ChunkStore(target, manifest.chunkStore.prefix);
   const present = await to.listStored();
-  const missing = [...refs.values()].filter((ref) => !present.has(ref.id));
+  // A chunk the target holds in the other form (written there at another level) is copied to the key this index names.
+  const missing = [...refs.values()].filter((ref) => !sameStored(present.get(ref.id), ref));
   let bytes = 0;
   const worker = async () => {
     for (let ref = missing.pop(); ref; ref = missing.pop()) {
       const { stored } = await from.readStored(ref, signal);
       await target.put(to.key(ref), stored, { signal, sha256: createHash("sha256").update(stored).digest("base64") });
       bytes += stored.length;
+      options.onBytes?.(stored.length);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));

@@ -34,7 +34,7 @@ export async function applyRetention(
   store: Store,
   policy: RetentionPolicy,
   /** collectChunks: look for unused chunks even when no snapshot was removed now (prune). */
-  options: { container?: string; dryRun?: boolean; collectChunks?: boolean; log: Logger },
+  options: { container?: string; dryRun?: boolean; collectChunks?: boolean; keepChunks?: Iterable<string>; log: Logger },
 ): Promise<RetentionResult> {
   const rules = checkPolicy(policy);
   const catalog = await readCatalog(store);
@@ -55,7 +55,8 @@ export async function applyRetention(
   }
   let chunks: CollectResult | undefined;
   if (!options.dryRun && options.container && (removed.length > 0 || removedIncomplete.length > 0 || options.collectChunks)) {
-    chunks = await collectChunks(store, options.container, await readCatalog(store), options.log);
+    chunks = await collectChunks(store, options.container, await readCatalog(store), options.log, options.keepChunks);
+    if (chunks.skipped) options.log.warn(`unused chunks were not removed: ${chunks.skipped}`);
   }
   return { decisions, removed, removedIncomplete, ...(chunks ? { chunks } : {}), dryRun: Boolean(options.dryRun) };
 }

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { Logger } from "pino";
 import * as tar from "tar-stream";
+import { drain } from "../archive/entry-chunks.js";
 import { CountingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import {
@@ -77,8 +78,12 @@ export async function archivePath(
     hooks.divert = {
       wants: isChunkable,
       take: async (header, body) => {
-        const unchanged = plan.reuse.get(header.name);
+        const listed = plan.reuse.get(header.name);
+        // A file read whole that changed size since the listing is chunked as it is now.
+        const unchanged = listed && listed.size === header.size ? listed : undefined;
         if (unchanged) {
+          // Left out of the reads (nothing to drain), or read whole: its bytes go nowhere.
+          await drain(body[Symbol.asyncIterator]());
           indexed.push(chunks.reuse(unchanged));
           reused++;
         } else {

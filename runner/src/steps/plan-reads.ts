@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import path from "node:path/posix";
 import type { TarHeader } from "../archive/tar-rewrite.js";
 import { CHUNKED_MIN_BYTES, type IndexedFile } from "../chunks/chunk-index.js";
-import type { StoredChunk } from "../chunks/chunk-store.js";
+import { sameStored, type StoredChunk } from "../chunks/chunk-store.js";
 import { execInContainer } from "../docker/exec.js";
 
 /**
@@ -22,7 +22,7 @@ import json, os, stat, sys, time
 root, minimum, dbs = sys.argv[1], int(sys.argv[2]), set(sys.argv[3:])
 def item(p, st):
     return {"path": p, "mode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid, "mtime": st.st_mtime}
-directories, files = [], []
+directories, files, linked = [], [], False
 try:
     for d, subdirs, names in os.walk(root):
         subdirs.sort()
@@ -33,9 +33,10 @@ try:
         for n in names:
             p = os.path.join(d, n)
             st = os.lstat(p)
+            linked = linked or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1)
             if stat.S_ISREG(st.st_mode) and (st.st_size >= minimum or p in dbs):
                 files.append(dict(item(p, st), size=st.st_size, mtimeNs=str(st.st_mtime_ns), ctimeNs=str(st.st_ctime_ns), ino=str(st.st_ino)))
-    print(json.dumps({"now": str(time.time_ns()), "directories": directories, "files": files}))
+    print(json.dumps({"now": str(time.time_ns()), "hardLinks": linked, "directories": directories, "files": files}))
 except (UnicodeEncodeError, OSError):
     print("null")
 `;
@@ -52,6 +53,8 @@ type ListedFile = ListedItem & { size: number; mtimeNs: string; ctimeNs: string;
 
 interface Listing {
   now: string;
+  /** Some file has more than one name: reads split between its names would restore two files. */
+  hardLinks: boolean;
   directories: (ListedItem & { children: string[] })[];
   files: ListedFile[];
 }
@@ -60,7 +63,10 @@ export interface ReadPlan {
   pieces: ArchivePiece[];
   /** Headers (name, mode, owner, time) of the live databases left out: their staged copies take their place. */
   leftOut: TarHeader[];
-  /** Large files not read, by archive name: their chunks (all still stored) are those of the last snapshot. */
+  /**
+   * Large files whose chunks (all still stored) are those of the last snapshot, by archive name: left out
+   * of the reads, or, when the path is read whole, drained without hashing or storing anything.
+   */
   reuse: Map<string, IndexedFile>;
   /** The stat to record for large files that are read, by archive name (see IndexedFile.stat). */
   stats: Map<string, NonNullable<IndexedFile["stat"]>>;
@@ -68,6 +74,8 @@ export interface ReadPlan {
 
 /** A file changed this recently may change again within its timestamps' resolution: its stat proves nothing. */
 const RACY_NS = 2_000_000_000n;
+/** More reads than this (a flat uploads folder split around one file) cost more in requests than they save. */
+const MAX_READS = 256;
 
 /**
  * The reads for a directory path in online mode. Reading the whole directory would stream every live
@@ -127,14 +135,15 @@ export async function planReads(
       before.stat.mtimeNs === file.mtimeNs &&
       before.stat.ctimeNs === file.ctimeNs &&
       before.stat.ino === file.ino &&
-      before.chunks.every((c) => stored.has(c.id));
+      before.chunks.every((c) => sameStored(stored.get(c.id), c));
     if (same && before && !racy) {
       plan.reuse.set(nameOf(file.path), before);
       reused.set(file.path, file);
       leftOut.add(file.path);
     }
   }
-  if (leftOut.size === 0) return { ...whole, stats: plan.stats };
+  const readWhole: ReadPlan = { ...whole, reuse: plan.reuse, stats: plan.stats };
+  if (leftOut.size === 0 || listed.hardLinks) return readWhole;
 
   // The directories holding something left out, and all their ancestors up to the root.
   const split = new Set<string>();
@@ -155,5 +164,8 @@ export async function planReads(
       else if (!leftOut.has(p)) plan.pieces.push({ kind: "read", path: p, prefix: `${nameOf(dir.path)}/` });
     }
   }
+  const reads = plan.pieces.filter((p) => p.kind === "read").length;
+  if (!split.has(root) || reads > MAX_READS) return readWhole;
   return plan;
 }
+
