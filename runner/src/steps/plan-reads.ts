@@ -125,6 +125,8 @@ export async function planReads(
       plan.leftOut.push(header(file, "file"));
       continue;
     }
+    // A live database's WAL or journal: never archived in online mode, so never reused either.
+    if (leftOut.has(file.path)) continue;
     const stat = { mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs, ino: file.ino };
     const racy = now - BigInt(file.mtimeNs) < RACY_NS || now - BigInt(file.ctimeNs) < RACY_NS;
     if (!racy) plan.stats.set(nameOf(file.path), stat);
