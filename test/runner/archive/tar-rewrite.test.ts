@@ -5,7 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import * as tar from "tar-stream";
 import { describe, expect, it } from "vitest";
-import { rewriteTar } from "../../../runner/src/archive/tar-rewrite.js";
+import { rewriteTar, type TarSource } from "../../../runner/src/archive/tar-rewrite.js";
 
 const mtime = new Date("2024-02-29T12:34:56Z");
 const longName = `data/${"deep-directory-name/".repeat(6)}file-with-a-name-longer-than-one-hundred-bytes.txt`;
@@ -45,14 +45,14 @@ async function entriesOf(buffer: Buffer) {
   return out;
 }
 
-async function rewrite(input: Buffer, hooks = {}) {
+async function rewrite(input: Buffer | TarSource, hooks = {}) {
   const pack = tar.pack();
   const collected: Buffer[] = [];
   const reading = (async () => {
     for await (const c of pack as unknown as AsyncIterable<Buffer>) collected.push(c);
   })();
   reading.catch(() => undefined); // a failed rewrite destroys the pack; the rewrite's error is the one to see
-  const stats = await rewriteTar(Readable.from([input]), pack, hooks);
+  const stats = await rewriteTar(Buffer.isBuffer(input) ? Readable.from([input]) : input, pack, hooks);
   await reading;
   return { output: Buffer.concat(collected), stats };
 }
@@ -98,6 +98,59 @@ describe("tar rewrite", () => {
     expect(after.at(-1)).toMatchObject({ header: { name: "data/secret.json" }, body: "new" });
     expect(after.filter((e) => e.header.name === "data/secret.json")).toHaveLength(1);
     expect(heads).toEqual(['{"k"', "#!/b", Buffer.from("пр").toString("latin1"), "long", "x"]);
+  });
+
+  it("joins several archives in a row under their prefixes, hard links included, with entries written in between", async () => {
+    /** An archive as the engine returns it for a child read on its own: rooted at the child's name. */
+    const child = async (entries: { header: Partial<tar.Header> & { name: string }; body?: string }[]) => {
+      const pack = tar.pack();
+      for (const e of entries) pack.entry({ mtime, mode: 0o644, ...e.header, size: e.body?.length ?? 0 }, e.body ?? "");
+      pack.finalize();
+      const chunks: Buffer[] = [];
+      for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+      return Readable.from([Buffer.concat(chunks)]);
+    };
+    const source = async function* () {
+      yield { header: { name: "data/", type: "directory", size: 0, mode: 0o750, uid: 7, gid: 8, mtime } as tar.Header };
+      yield {
+        archive: await child([
+          { header: { name: "uploads/", type: "directory" } },
+          { header: { name: "uploads/a.pdf", type: "file" }, body: "pdf" },
+          { header: { name: "uploads/b.pdf", type: "link", linkname: "uploads/a.pdf" } },
+          { header: { name: "uploads/latest", type: "symlink", linkname: "a.pdf" } },
+        ]),
+        prefix: "data/",
+      };
+      yield { header: { name: "data/models/blob", type: "file", size: 5, mode: 0o600, uid: 0, gid: 0, mtime } as tar.Header };
+      yield { archive: await child([{ header: { name: "config.json", type: "file" }, body: "{}" }]), prefix: "data/" };
+    };
+    const divertedBodies: string[] = [];
+    const { output, stats } = await rewrite(source(), {
+      divert: {
+        wants: (h: tar.Header) => h.name === "data/models/blob",
+        take: async (h: tar.Header, body: AsyncIterable<Buffer>) => {
+          const got: Buffer[] = [];
+          for await (const b of body) got.push(b);
+          divertedBodies.push(Buffer.concat(got).toString());
+          return { ...h, size: 0, pax: { "OWUIBACKUP.size": String(h.size) } };
+        },
+      },
+    });
+    const after = await entriesOf(output);
+    expect(after.map((e) => [e.header.name, e.header.type, e.header.linkname ?? null, e.body])).toEqual([
+      ["data/", "directory", null, ""],
+      ["data/uploads/", "directory", null, ""],
+      ["data/uploads/a.pdf", "file", null, "pdf"],
+      ["data/uploads/b.pdf", "link", "data/uploads/a.pdf", ""],
+      ["data/uploads/latest", "symlink", "a.pdf", ""],
+      ["data/models/blob", "file", null, ""],
+      ["data/config.json", "file", null, "{}"],
+    ]);
+    expect(after[0]!.header).toMatchObject({ mode: 0o750, uid: 7, gid: 8 });
+    expect(after[5]!.header.pax).toMatchObject({ "OWUIBACKUP.size": "5" });
+    // Entries written from a listing have no content to divert; the counted size is the real one.
+    expect(divertedBodies).toEqual([""]);
+    expect(stats).toEqual({ entries: 7, files: 3, bytes: 3 + 5 + 2 });
   });
 
   it("fails when a trailer body is shorter than its header says, instead of writing a corrupt archive", async () => {
