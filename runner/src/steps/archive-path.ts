@@ -26,7 +26,7 @@ import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
-import { planReads, type ArchivePiece, type ReadPlan } from "./plan-reads.js";
+import { planReads, wholeRead, type ArchivePiece, type ReadPlan } from "./plan-reads.js";
 
 /** How live SQLite files are made consistent while a path is archived. */
 export type SqliteHandling =
@@ -69,7 +69,7 @@ export async function archivePath(
   const plan: ReadPlan =
     handling.kind === "staged" && planned.type === "directory" && ctx.chunks
       ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), ctx.chunks.stored)
-      : { pieces: [{ kind: "read", path: planned.path, prefix: "" }], leftOut: [], reuse: new Map(), stats: new Map() };
+      : wholeRead(planned.path);
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
   const indexed: IndexedFile[] = [];
   let reused = 0;

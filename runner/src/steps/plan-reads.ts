@@ -72,6 +72,11 @@ export interface ReadPlan {
   stats: Map<string, NonNullable<IndexedFile["stat"]>>;
 }
 
+/** One read of the whole path, nothing left out or reused: what stop, pause and file paths do. */
+export function wholeRead(root: string): ReadPlan {
+  return { pieces: [{ kind: "read", path: root, prefix: "" }], leftOut: [], reuse: new Map(), stats: new Map() };
+}
+
 /** A file changed this recently may change again within its timestamps' resolution: its stat proves nothing. */
 const RACY_NS = 2_000_000_000n;
 /** More reads than this (a flat uploads folder split around one file) cost more in requests than they save. */
@@ -94,7 +99,7 @@ export async function planReads(
   previous: Map<string, IndexedFile>,
   stored: Map<string, StoredChunk>,
 ): Promise<ReadPlan> {
-  const whole: ReadPlan = { pieces: [{ kind: "read", path: root, prefix: "" }], leftOut: [], reuse: new Map(), stats: new Map() };
+  const whole = wholeRead(root);
   const inside = databases.filter((d) => d.startsWith(`${root}/`));
   const result = await execInContainer(docker, containerId, ["python3", "-c", LIST_SCRIPT, root, String(CHUNKED_MIN_BYTES), ...inside]);
   const listed = result.exitCode === 0 ? (JSON.parse(result.stdout.trim() || "null") as Listing | null) : null;
