@@ -55,7 +55,9 @@ export async function applyRetention(
   }
   let chunks: CollectResult | undefined;
   if (!options.dryRun && options.container && (removed.length > 0 || removedIncomplete.length > 0 || options.collectChunks)) {
-    chunks = await collectChunks(store, options.container, await readCatalog(store), options.log, options.keepChunks);
+    // The catalog read above, less what was just deleted: under the container's lock nothing else changed it.
+    const remaining = { ...catalog, snapshots: catalog.snapshots.filter((s) => !removed.includes(s.id)) };
+    chunks = await collectChunks(store, options.container, remaining, options.log, options.keepChunks);
     if (chunks.skipped) options.log.warn(`unused chunks were not removed: ${chunks.skipped}`);
   }
   return { decisions, removed, removedIncomplete, ...(chunks ? { chunks } : {}), dryRun: Boolean(options.dryRun) };
