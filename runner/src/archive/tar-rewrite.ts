@@ -81,7 +81,7 @@ export async function rewriteTar(
     pack.finalize();
     return stats;
   } catch (err) {
-    if (source instanceof Readable) source.destroy();
+    // The sources are destroyed by entriesOfArchive, which the loop's early exit returns from.
     pack.destroy(err as Error);
     throw err;
   }
