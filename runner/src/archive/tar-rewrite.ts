@@ -39,6 +39,12 @@ export interface RewriteHooks {
   trailer?(): AsyncIterable<AppendedEntry>;
   /** Applied to every entry written, kept or appended. */
   divert?: Diverter;
+  /**
+   * The header written for each entry (kept, replaced or appended), rebuilt by the caller's rules (see
+   * archive/entry-policy.ts); undefined leaves the entry out, its content read and dropped. Runs before
+   * `divert`. May throw to stop the archive.
+   */
+  admit?(header: TarHeader): TarHeader | undefined;
 }
 
 export interface RewriteStats {
@@ -49,9 +55,9 @@ export interface RewriteStats {
 
 /**
  * Streams a tar archive from `source` into `pack`, entry by entry, letting hooks keep or drop each
- * entry and append more once the source has ended. Headers (modes, owners, times, link targets, long and unicode
- * names, extended attributes) pass through unchanged. Memory stays flat: one chunk at a time, with
- * backpressure from `pack`. Finalizes `pack` when done.
+ * entry and append more once the source has ended. Headers pass through as `admit` rebuilds them
+ * (without it, unchanged). Memory stays flat: one chunk at a time, with backpressure from `pack`.
+ * Finalizes `pack` when done.
  */
 export async function rewriteTar(
   source: TarSource,
@@ -70,13 +76,13 @@ export async function rewriteTar(
       }
       if (decision.action === "replace") {
         await drain(chunks);
-        await writeEntry(pack, decision.header, decision.body, stats, hooks.divert, signal);
+        await writeEntry(pack, decision.header, decision.body, stats, hooks, signal);
         continue;
       }
-      await writeEntry(pack, header, prepend(read, chunks), stats, hooks.divert, signal);
+      await writeEntry(pack, header, prepend(read, chunks), stats, hooks, signal);
     }
     if (hooks.trailer) {
-      for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, hooks.divert, signal);
+      for await (const extra of hooks.trailer()) await writeEntry(pack, extra.header, extra.body, stats, hooks, signal);
     }
     pack.finalize();
     return stats;
@@ -147,10 +153,19 @@ async function writeEntry(
   header: TarHeader,
   body: AsyncIterable<Buffer> | undefined,
   stats: RewriteStats,
-  divert: Diverter | undefined,
+  hooks: Pick<RewriteHooks, "admit" | "divert">,
   signal?: AbortSignal,
 ) {
   signal?.throwIfAborted();
+  if (hooks.admit) {
+    const admitted = hooks.admit(header);
+    if (!admitted) {
+      if (body) for await (const _ of body);
+      return;
+    }
+    header = admitted;
+  }
+  const divert = hooks.divert;
   stats.entries++;
   if (header.type === "file" || header.type === "contiguous-file") {
     stats.files++;

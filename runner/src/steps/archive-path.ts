@@ -6,6 +6,7 @@ import { createGzip } from "node:zlib";
 import type { Logger } from "pino";
 import * as tar from "tar-stream";
 import { drain } from "../archive/entry-chunks.js";
+import { createEntryPolicy, UnsafeEntryError } from "../archive/entry-policy.js";
 import { CountingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import {
@@ -71,6 +72,7 @@ export async function archivePath(
       ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), ctx.chunks.stored)
       : wholeRead(planned.path);
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
+  hooks.admit = admitFor(ctx, planned);
   const indexed: IndexedFile[] = [];
   let reused = 0;
   const chunks = ctx.chunks;
@@ -121,6 +123,25 @@ export async function archivePath(
     ...(sqlite.length > 0 ? { sqlite } : {}),
     ...(index ? { index } : {}),
     ...(reused > 0 ? { unchanged: reused } : {}),
+  };
+}
+
+/**
+ * Every header the snapshot holds is rebuilt by the rules a restore applies (archive/entry-policy.ts),
+ * so a snapshot never holds what a restore would refuse. What the container has that no restore could
+ * put back through the engine (device files, fifos, a symlink pointing above the restore directory) is
+ * left out with a warning instead of failing the backup.
+ */
+function admitFor(ctx: ArchiveContext, planned: PlannedPath): (header: TarHeader) => TarHeader | undefined {
+  const policy = createEntryPolicy(path.basename(planned.path), planned.type);
+  return (header) => {
+    try {
+      return policy(header);
+    } catch (err) {
+      if (!(err instanceof UnsafeEntryError)) throw err;
+      ctx.log.warn({ path: planned.path }, `left out of the snapshot: ${err.message}`);
+      return undefined;
+    }
   };
 }
 

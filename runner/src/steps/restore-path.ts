@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
-import { createEntryGuard } from "../archive/tar-guard.js";
+import { createEntryPolicy } from "../archive/entry-policy.js";
 import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { writeArchive } from "../docker/archive.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
@@ -17,9 +17,10 @@ import { Stages } from "../util/settle.js";
 
 /**
  * Streams one archive of a snapshot into a container: store → gunzip → entry check → chunked files
- * filled in from their chunks (each checked against its sha256) → Docker putArchive into the path's
- * parent directory. Every entry is checked again on the way (the snapshot
- * was verified before, this guards against it changing in between), and the sha256 is compared at the end.
+ * filled in from their chunks (each checked against its sha256) → every header rebuilt and checked
+ * by the entry policy → Docker putArchive into the path's parent directory. The snapshot was verified
+ * before with the same policy; this guards against it changing in between, and the sha256 is
+ * compared at the end.
  */
 export async function restorePath(
   ctx: { docker: Docker; store: Store; signal: AbortSignal; onBytes?: (n: number) => void },
@@ -35,11 +36,11 @@ export async function restorePath(
   const signal = stages.signal;
   const hashing = new HashingStream();
   const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
-  const guard = createEntryGuard(path.basename(record.path));
+  // Every header sent to the engine is rebuilt by the same rules verify applied (see entry-policy.ts).
+  const admit = createEntryPolicy(path.basename(record.path), record.type);
   const parent = path.dirname(record.path);
   const expander = await openChunkExpander(ctx.store, manifest, record, signal);
   const onEntry = async (header: TarHeader): Promise<EntryAction> => {
-    guard(header);
     const full = expander?.entry(header);
     if (skip.includes(path.join(parent, header.name.replace(/\/+$/, "")))) {
       // Its chunks are still taken, in order, so the next chunked file gets its own.
@@ -53,7 +54,7 @@ export async function restorePath(
   const unpacked = new PassThrough();
   await stages.settle([
     pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }),
-    rewriteTar(unpacked, pack, { onEntry }, signal).then((stats) => {
+    rewriteTar(unpacked, pack, { onEntry, admit }, signal).then((stats) => {
       expander?.finish();
       return stats;
     }),

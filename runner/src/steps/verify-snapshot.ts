@@ -9,7 +9,7 @@ import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
-import { createEntryGuard } from "../archive/tar-guard.js";
+import { createEntryPolicy } from "../archive/entry-policy.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
@@ -97,7 +97,7 @@ async function readObject(
     // Iterated right after this starts, with no await between: extract drops entries nobody listens for.
     const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
     feeding.catch(() => undefined);
-    const guard = createEntryGuard(path.posix.basename(record.path));
+    const policy = createEntryPolicy(path.posix.basename(record.path), record.type);
     const databases = new Map<string, string>();
     const spoolDirs = new Map<string, string>();
     const dirFor = (databaseName: string) => {
@@ -126,7 +126,7 @@ async function readObject(
       const header = full?.header ?? entry.header;
       const chunks = (full?.body ?? entry)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       try {
-        guard(header);
+        policy(header);
       } catch (err) {
         problems.push((err as Error).message);
       }
