@@ -3,7 +3,7 @@ import { oneLine } from "../errors.js";
 import { parseManifest } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import { readJsonObject, type Store } from "../store/store.js";
-import { readRunState } from "../steps/run-state.js";
+import { readRunState } from "../state/run-state.js";
 import { readChunkIndex } from "./chunk-reader.js";
 import type { IndexedFile } from "./chunk-index.js";
 

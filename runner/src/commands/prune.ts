@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { retentionPolicy } from "../config.js";
 import { Cleanup } from "../run/cleanup.js";
 import { applyRetention } from "../steps/apply-retention.js";
-import { acquireLock } from "../steps/lock.js";
+import { acquireLock } from "../state/lock.js";
 import { formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { readCatalog, storedBytes } from "../snapshot/catalog.js";
-import { readRunState } from "../steps/run-state.js";
+import { readRunState } from "../state/run-state.js";
 import { formatAge, formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 

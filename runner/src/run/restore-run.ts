@@ -9,7 +9,7 @@ import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
 import { emptyDirectoriesInside, emptyMountedDirectories, mountsInside } from "../steps/clear-paths.js";
-import { acquireLock } from "../steps/lock.js";
+import { acquireLock } from "../state/lock.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
 import { restorePath } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { readChunkIndex } from "../chunks/chunk-reader.js";
 import { ChunkStore, sameStored, type ChunkRef } from "../chunks/chunk-store.js";
 import { FailureError, NotFoundError } from "../errors.js";
-import { acquireLock } from "../steps/lock.js";
+import { acquireLock } from "../state/lock.js";
 import { layout } from "../store/layout.js";
 import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
 import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";

@@ -5,7 +5,7 @@ import type { Manifest } from "../snapshot/manifest.js";
 import type { RetentionPolicy } from "../snapshot/retention.js";
 import type { Store } from "../store/store.js";
 import { applyRetention } from "./apply-retention.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock } from "../state/lock.js";
 
 export interface CopyReport {
   store: string;

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { LockedError } from "../../../runner/src/errors.js";
-import { acquireLock, LOCK_TTL_MS } from "../../../runner/src/steps/lock.js";
+import { acquireLock, LOCK_TTL_MS } from "../../../runner/src/state/lock.js";
 import { LocalStore } from "../../../runner/src/store/local/local-store.js";
 import { jsonBody } from "../../../runner/src/store/store.js";
 
