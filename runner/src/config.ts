@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
 import { withoutUserInfo } from "./util/format.js";
+import { hostDirectoryProblem, systemPathProblem } from "./util/container-paths.js";
 import { TRIGGERS, type Trigger } from "./snapshot/manifest.js";
 import type { RetentionPolicy } from "./snapshot/retention.js";
 import { defaultStorePath, type StoreSettings } from "./store/open-store.js";
@@ -34,6 +35,12 @@ const duration = (minMs: number) =>
     })
     // Timers take at most 2^31-1 ms (24.8 days); longer would fire at once.
     .pipe(z.number().min(minMs, `expected at least ${minMs} ms`).max(20 * 86_400_000, "expected at most 20 days"));
+
+/** A directory of this host that can hold files. */
+const hostDirectorySchema = z.string().superRefine((dir, ctx) => {
+  const problem = hostDirectoryProblem(path.resolve(dir));
+  if (problem) ctx.addIssue({ code: "custom", message: `${problem}; pick another directory` });
+});
 
 const SETTINGS = {
   container: {
@@ -106,7 +113,13 @@ const SETTINGS = {
       .pipe(z.array(z.string().regex(/^\/[^\0]*$/, "expected absolute paths inside the container")).min(1))
       // One spelling per path ("/app/backend/data/" and "/app/backend/data/." are "/app/backend/data"):
       // archive names, mounts and the reads planned inside the container all compare paths as text.
-      .transform((paths) => paths.map((p) => posix.normalize(p).replace(/(.)\/+$/, "$1"))),
+      .transform((paths) => paths.map((p) => posix.normalize(p).replace(/(.)\/+$/, "$1")))
+      .superRefine((paths, ctx) => {
+        for (const p of paths) {
+          const problem = systemPathProblem(p);
+          if (problem) ctx.addIssue({ code: "custom", message: `${problem}; back up Open WebUI's own paths, such as /app/backend/data` });
+        }
+      }),
     default: () => undefined as string[] | undefined,
   },
   keepLast: { flag: "--keep-last", env: "OWUI_BACKUP_KEEP_LAST", schema: wholeNumber(0, 100000), default: () => undefined as number | undefined },
@@ -127,8 +140,8 @@ const SETTINGS = {
   debounce: { flag: "--debounce", env: "OWUI_BACKUP_WATCH_DEBOUNCE", schema: duration(0), default: () => 10_000 },
   minGap: { flag: "--min-gap", env: "OWUI_BACKUP_WATCH_MIN_GAP", schema: duration(0), default: () => 600_000 },
   growth: { flag: "--growth", env: "OWUI_BACKUP_WATCH_GROWTH", schema: wholeNumber(1, 100000), default: () => 20 },
-  stateDir: { flag: "--state-dir", env: "OWUI_BACKUP_STATE_DIR", schema: z.string().min(1), default: () => undefined as string | undefined },
-  logDir: { flag: "--log-dir", env: "OWUI_BACKUP_LOG_DIR", schema: z.string().min(1), default: () => undefined as string | undefined },
+  stateDir: { flag: "--state-dir", env: "OWUI_BACKUP_STATE_DIR", schema: hostDirectorySchema, default: () => undefined as string | undefined },
+  logDir: { flag: "--log-dir", env: "OWUI_BACKUP_LOG_DIR", schema: hostDirectorySchema, default: () => undefined as string | undefined },
   logLevel: {
     flag: "--log-level",
     env: "OWUI_BACKUP_LOG_LEVEL",
@@ -149,6 +162,10 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const fromFlag = flags[key];
     const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : fromFlag !== undefined ? String(fromFlag) : env[setting.env];
+    // An empty variable means unset (as shells use them); an empty flag is a mistake, never "the default".
+    if (fromFlag !== undefined && raw !== undefined && raw.trim() === "") {
+      throw new UsageError(`${setting.flag} is empty: give a value, or leave the flag out for the default`);
+    }
     if (raw === undefined || raw === "") {
       out[key] = setting.default();
       continue;

@@ -28,8 +28,12 @@ export class VerifyError extends FailureError {
 export class InterruptedError extends FailureError {
   override readonly exitCode: number;
   override name = "InterruptedError";
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
+  /** `detail` says in what state the run left things (the run knows; the signal handler does not). */
+  constructor(
+    readonly signal: NodeJS.Signals,
+    detail?: string,
+  ) {
+    super(`interrupted by ${signal}${detail ? `; ${detail}` : ""}`);
     this.exitCode = signal === "SIGINT" ? 130 : 143;
   }
 }
@@ -63,4 +67,10 @@ function flatten(text: string): string {
 export function wrap(err: unknown, doing: string): Error {
   if (err instanceof UsageError) return err;
   return new FailureError(`${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** The error a run ends with: the interruption, with what the run says about the state it left, or its own error. */
+export function endOf(err: unknown, signal: AbortSignal, detail: string): Error {
+  if (signal.aborted && signal.reason instanceof InterruptedError) return new InterruptedError(signal.reason.signal, detail);
+  return new FailureError(`${oneLine(err)}; ${detail}`, { cause: err });
 }

@@ -30,7 +30,7 @@ export interface LoggerOptions {
   /** Directory for JSON lines, one file a day: `${prefix}_YYYYMMDD.log` (seed 000's names). */
   directory?: string | undefined;
   prefix?: string;
-  /** Keep stderr for errors only (--json output, or quiet commands). */
+  /** Keep stderr for warnings and errors (--json output): progress and info lines would only be noise there. */
   quiet?: boolean;
 }
 
@@ -41,7 +41,7 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const streams: pino.StreamEntry[] = [
-    { stream: new HumanLines(process.stderr), level: (options.quiet ? "error" : options.level) as pino.Level },
+    { stream: new HumanLines(process.stderr), level: (options.quiet && options.level !== "error" ? "warn" : options.level) as pino.Level },
   ];
   const file = options.directory ? DailyLogFile.open(options.directory, options.prefix ?? "backup") : undefined;
   if (file) streams.push({ stream: file, level: "debug" });

@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     const interrupted = new InterruptedError(signal);
     if (controller.signal.aborted) return emergencyExit(`${signal} received again`, interrupted.exitCode);
-    process.stderr.write(`\nowui-backup: ${signal} received, cleaning up (the container is put back as it was)\n`);
+    process.stderr.write(`\nowui-backup: ${signal} received, stopping\n`);
     controller.abort(interrupted);
   };
   // Node exits when nothing is left to wait for, even with the run unfinished (a stream that ended
@@ -75,7 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
     }
-    const reported = controller.signal.aborted ? (controller.signal.reason as InterruptedError) : err;
+    // An interrupted run may say in what state it left things; otherwise the interruption is the news.
+    const reported = controller.signal.aborted && !(err instanceof InterruptedError) ? (controller.signal.reason as InterruptedError) : err;
     process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { promisify } from "node:util";
-import { deflateRaw, gzip } from "node:zlib";
+import { deflateRaw, gunzip, gzip } from "node:zlib";
+import { readSmallObject } from "../store/store.js";
 import { sha256Base64, sha256Hex } from "./digest.js";
 import { CHUNK_BYTES, type ChunkIndex, type IndexedFile } from "./chunk-index.js";
 import type { ChunkStoreRecord } from "../snapshot/manifest.js";
@@ -8,6 +9,7 @@ import { OUTPUT_CHUNK, type ChunkRef, type ChunkStore, type StoredChunk } from "
 
 const gzipAsync = promisify(gzip);
 const deflateRawAsync = promisify(deflateRaw);
+const gunzipAsync = promisify(gunzip);
 
 /** Bytes of a chunk test-compressed to decide whether compressing all of it is worth the CPU. */
 const SAMPLE_BYTES = 32 * 1024;
@@ -47,7 +49,15 @@ export class ChunkWriter {
     readonly chunks: ChunkStore,
     /** What the store holds already (ChunkStore.listStored), shared by every path of the run. */
     readonly stored: Map<string, StoredChunk>,
-    private readonly options: { level: number; signal: AbortSignal; concurrency?: number },
+    private readonly options: {
+      level: number;
+      signal: AbortSignal;
+      concurrency?: number;
+      /** Stored sizes of chunks as the last snapshot recorded them: a listed chunk of another size is damaged. */
+      knownSizes?: ReadonlyMap<string, number>;
+      /** Told of each stored chunk found damaged (and written again). */
+      onDamaged?: (key: string, why: string) => void;
+    },
   ) {
     this.concurrency = options.concurrency ?? Math.max(4, 2 * os.availableParallelism());
     this.signal = AbortSignal.any([options.signal, this.closed.signal]);
@@ -148,26 +158,55 @@ export class ChunkWriter {
 
   private async store(plain: Buffer): Promise<ChunkRef> {
     const id = await sha256Hex(plain);
-    const have = this.stored.get(id);
-    if (have) {
-      this.stats.reusedChunks++;
-      return { id, size: plain.length, ...have };
-    }
     let storing = this.storing.get(id);
     if (storing) {
       this.stats.reusedChunks++;
     } else {
-      storing = this.put(id, plain);
+      storing = this.ensureStored(id, plain);
       this.storing.set(id, storing);
     }
     return { id, size: plain.length, ...(await storing) };
   }
 
-  private async put(id: string, plain: Buffer): Promise<StoredChunk> {
-    const packed = await this.compress(plain);
+  /** The chunk as stored: an intact one already there, else written now (a damaged one again, in its form). */
+  private async ensureStored(id: string, plain: Buffer): Promise<StoredChunk> {
+    const have = this.stored.get(id);
+    if (!have) return this.put(id, plain);
+    const damage = await this.damageOf(id, plain, have);
+    if (!damage) {
+      this.stats.reusedChunks++;
+      return have;
+    }
+    this.options.onDamaged?.(this.chunks.key({ id, gzip: have.gzip }), damage);
+    // Same key and form: every snapshot that references it is healed with it.
+    return this.put(id, plain, { gzip: have.gzip, rewrite: true });
+  }
+
+  /**
+   * Why a chunk this run did not write cannot be trusted, or undefined when it can. A stored size that
+   * differs from the chunk's (raw) or from what the last snapshot recorded (gzip) gives it away. A local
+   * store is read back and compared, which is cheap; a remote one only when the size proves nothing (a
+   * gzip chunk no snapshot recorded, e.g. one a killed run was writing).
+   */
+  private async damageOf(id: string, plain: Buffer, have: StoredChunk): Promise<string | undefined> {
+    if (!have.gzip && have.stored !== plain.length) return `it has ${have.stored} bytes, not ${plain.length}`;
+    const known = this.options.knownSizes?.get(id);
+    if (known !== undefined && have.stored !== known) return `it has ${have.stored} bytes, the last snapshot recorded ${known}`;
+    const local = this.chunks.store.localDirectory !== undefined;
+    if (!local && (!have.gzip || known !== undefined)) return undefined;
+    const stored = await readSmallObject(this.chunks.store, this.chunks.key({ id, gzip: have.gzip })).catch(() => undefined);
+    if (!stored) return "it cannot be read";
+    const content = have.gzip ? await gunzipAsync(stored, { chunkSize: OUTPUT_CHUNK }).catch(() => undefined) : stored;
+    if (!content || !content.equals(plain)) return "its content is not what its name says (corrupted)";
+    return undefined;
+  }
+
+  private async put(id: string, plain: Buffer, form?: { gzip: boolean; rewrite: boolean }): Promise<StoredChunk> {
+    const packed = form ? (form.gzip ? await gzipAsync(plain, { level: this.options.level || 1, chunkSize: OUTPUT_CHUNK }) : plain) : await this.compress(plain);
     const gzip = packed !== plain;
-    // Noted before the put: a put cut off by an abort may still have reached the store.
-    this.written.set(id, gzip);
+    // Noted before the put: a put cut off by an abort may still have reached the store. A damaged
+    // chunk written again is not this run's to take back: the snapshots that share it need it.
+    if (!form?.rewrite) this.written.set(id, gzip);
     await this.chunks.store.put(this.chunks.key({ id, gzip }), packed, {
       signal: this.signal,
       sha256: gzip ? await sha256Base64(packed) : Buffer.from(id, "hex").toString("base64"),

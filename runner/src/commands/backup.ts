@@ -19,7 +19,7 @@ export function registerBackup(program: Command, io: CommandIo): void {
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
     // --path means "back up these paths" here (in restore it picks one path to restore).
-    const ctx = openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
+    const ctx = await openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
     const result = await runBackup(ctx, { trigger: ctx.config.trigger, copyTo: ctx.copies });
     const { manifest } = result;
     const failedCopies = result.copies.filter((c) => !c.ok);

@@ -7,6 +7,7 @@ import type { RunContext } from "../run/context.js";
 import { UsageError } from "../errors.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
+import { putBackBeforeCommand, type PutBackResult } from "../steps/put-back.js";
 
 export interface CommandIo {
   signal: AbortSignal;
@@ -20,8 +21,21 @@ export function flagsOf(command: Command): Flags {
   return command.optsWithGlobals() as Flags;
 }
 
-/** Settings, store, engine client and logger for a command. Usage errors surface before any of them is used. */
-export function openContext(
+/**
+ * Settings, store, engine client and logger for a command. Usage errors surface before any of them is
+ * used. Then, before the command does anything, a container an earlier run paused or stopped and was
+ * killed before putting back is put back (steps/put-back.ts), and the command says so.
+ */
+export async function openContext(
+  flags: Flags,
+  io: CommandIo,
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string },
+): Promise<RunContext & { config: Config; copies: Store[]; putBack: PutBackResult | undefined }> {
+  const ctx = openParts(flags, io, options);
+  return { ...ctx, putBack: await putBackBeforeCommand(ctx, ctx.config.container) };
+}
+
+function openParts(
   flags: Flags,
   io: CommandIo,
   options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string },

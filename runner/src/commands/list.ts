@@ -12,7 +12,7 @@ export function registerList(program: Command, io: CommandIo): void {
     .option("--json", "print a JSON array")
     .action(async (_options: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
-      const ctx = openContext(flags, io, { logToFile: false });
+      const ctx = await openContext(flags, io, { logToFile: false });
       const { snapshots, unreadable } = await readCatalog(ctx.store);
       for (const broken of unreadable) ctx.log.warn(`${broken.id} is not listed: ${broken.error}`);
       const pinned = await pinnedIds(ctx.store, snapshots.map((s) => s.container.name));

@@ -14,7 +14,7 @@ export function registerPrune(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object");
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
-    const ctx = openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json) });
+    const ctx = await openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json) });
     const cleanup = new Cleanup(ctx.log);
     try {
       if (!flags.dryRun) cleanup.defer("release the lock", await acquireLock(ctx.store, ctx.config.container, "prune"));

@@ -24,7 +24,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
         throw new UsageError(`invalid --only "${only}": expected data or config`);
       }
       if (only === "config" && flags.path) throw new UsageError("--only config and --path do not go together");
-      const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
       const result = await runRestore(ctx, {
         ref,
         only,

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { readCatalog, storedBytes } from "../snapshot/catalog.js";
-import { readRunState } from "../state/run-state.js";
+import { interruptedRestoreMessage, readRunState } from "../state/run-state.js";
 import { formatAge, formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
@@ -11,11 +11,12 @@ export function registerStatus(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object")
     .action(async (_options: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
-      const ctx = openContext(flags, io, { logToFile: false });
+      const ctx = await openContext(flags, io, { logToFile: false });
       const container = ctx.config.container;
       const catalog = await readCatalog(ctx.store);
       const mine = catalog.snapshots.filter((s) => s.container.name === container);
       const last = mine[0];
+      // Read after the put-back above, which may have cleared a held record.
       const state = await readRunState(ctx.store, container);
       const failureIsLatest = Boolean(state.lastFailure && (!last || state.lastFailure.at > last.finishedAt));
       const status = {
@@ -34,7 +35,13 @@ export function registerStatus(program: Command, io: CommandIo): void {
         storeBytes: await storedBytes(ctx.store, catalog),
         incomplete: catalog.incomplete.length,
         lastFailure: state.lastFailure ?? null,
-        healthy: Boolean(last) && !failureIsLatest,
+        /** A restore that changed the container and did not finish: backups refuse until a restore does. */
+        restoreInterrupted: state.restoring ?? null,
+        /** What this command found an earlier, killed run had left paused or stopped, and what it did. */
+        putBack: ctx.putBack?.message ?? null,
+        /** A live run holds the container paused or stopped right now. */
+        held: state.held ?? null,
+        healthy: Boolean(last) && !failureIsLatest && !state.restoring,
       };
       if (flags.json) {
         printJson(io, status);
@@ -48,6 +55,9 @@ export function registerStatus(program: Command, io: CommandIo): void {
           : "last        none",
         `snapshots   ${status.snapshots} of this container, store holds ${formatBytes(status.storeBytes)}`,
         status.lastFailure ? `last failure ${status.lastFailure.at} (${status.lastFailure.trigger}): ${status.lastFailure.error}` : "last failure none",
+        ...(state.restoring ? [`RESTORE INTERRUPTED: ${interruptedRestoreMessage(state.restoring)}`] : []),
+        ...(state.held ? [`now         ${state.held.action} by pid ${state.held.by.pid} on ${state.held.by.host} (${state.held.by.command}) since ${state.held.at}`] : []),
+        ...(status.putBack ? [`put back    ${status.putBack}`] : []),
       ];
       io.stdout.write(lines.join("\n") + "\n");
     });

@@ -16,7 +16,7 @@ export function registerVerify(program: Command, io: CommandIo): void {
     .action(async (ref: string | undefined, _options: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
       if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
-      const ctx = openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
       let targets: Manifest[];
       const reports: VerifyReport[] = [];
       if (flags.all) {

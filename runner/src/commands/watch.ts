@@ -29,7 +29,7 @@ export function registerWatch(program: Command, io: CommandIo): void {
     .option("--copy-to <dir|url>", "also write each snapshot to this store (repeatable; env OWUI_BACKUP_COPY_TO, comma-separated)", collect);
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     // --copy-to / OWUI_BACKUP_COPY_TO: the watcher's snapshots go to the copies too.
-    const ctx = openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher", copies: true });
+    const ctx = await openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher", copies: true });
     const { config, store } = ctx;
     // Found now, not at the first backup hours later.
     checkPolicy(retentionPolicy(config));
@@ -56,7 +56,7 @@ export function registerCheck(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object");
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
-    const ctx = openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true });
+    const ctx = await openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true });
     const { config, store } = ctx;
     if (flags.backup) checkPolicy(retentionPolicy(config));
     const saved = stateOf(config, store);
@@ -93,7 +93,7 @@ export function registerReset(program: Command, io: CommandIo): void {
     .description("forget the watcher's saved state; the next look records a new baseline")
     .option("--state-dir <dir>", "where the watcher's state lives (env OWUI_BACKUP_STATE_DIR)")
     .action(async (_options: unknown, cmd: Command) => {
-      const ctx = openContext(flagsOf(cmd), io, { logToFile: false });
+      const ctx = await openContext(flagsOf(cmd), io, { logToFile: false });
       const state = stateOf(ctx.config, ctx.store);
       io.stdout.write((await state.clear()) ? `cleared the saved state of ${ctx.config.container} (${state.location})\n` : `no saved state for ${ctx.config.container}\n`);
     });

@@ -2,11 +2,12 @@ import type Docker from "dockerode";
 import { envObject } from "../docker/create-options.js";
 import { containerName, requireContainer, runStateOf, type ContainerInfo, type RunState } from "../docker/container.js";
 import { openWebuiVersion } from "../docker/open-webui-version.js";
-import { oneLine, wrap } from "../errors.js";
+import { FailureError, oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { ChunkStore } from "../chunks/chunk-store.js";
 import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
 import { previousFiles } from "../chunks/previous-files.js";
+import type { IndexedFile } from "../chunks/chunk-index.js";
 import { MANIFEST_FORMAT, newBytesOf, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
@@ -15,10 +16,10 @@ import { copyToStores, type CopyReport } from "../steps/copy-to-stores.js";
 import type { Store } from "../store/store.js";
 import { archivePath, type SqliteHandling } from "../steps/archive-path.js";
 import { detectExternalData, externalWarning } from "../steps/detect-external.js";
-import { acquireLock } from "../state/lock.js";
+import { acquireLock, type LockHolder } from "../state/lock.js";
 import { planPaths } from "../steps/plan-paths.js";
 import { chooseConsistency, pauseContainer, stopContainer } from "../steps/quiesce.js";
-import { recordRun } from "../state/run-state.js";
+import { interruptedRestoreMessage, readRunState, recordRun, updateRunState, type HeldContainer } from "../state/run-state.js";
 import { removeStaging, stageSqliteCopies } from "../steps/sqlite-online.js";
 import { retentionPolicy } from "../config.js";
 import { TOOL_VERSION } from "../version.js";
@@ -28,12 +29,14 @@ import type { RunContext } from "./context.js";
 export interface BackupOptions {
   trigger: Trigger;
   reason?: string;
-  /** Set when the caller (restore) already holds the lock. */
-  lockHeld?: boolean;
+  /** Set when the caller (restore) already holds the lock: the holder it names. */
+  heldLock?: LockHolder;
   /** Retention runs after a successful backup unless this is false (restore's safety snapshot). */
   applyRetention?: boolean;
   /** Further stores that get the same snapshot (--copy-to), each with the same retention. */
   copyTo?: Store[];
+  /** These paths instead of the configured ones, each skipped when the container lacks it (restore's safety snapshot). */
+  paths?: string[];
 }
 
 export interface BackupResult {
@@ -59,10 +62,22 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     if (options.applyRetention !== false) checkPolicy(retentionPolicy(config));
     await store.checkWritable();
     container = containerName(await requireContainer(docker, config.container));
-    if (!options.lockHeld) {
+    // Half-restored data is no backup: it would become "latest" and be restored next time.
+    const { restoring } = await readRunState(store, container);
+    if (restoring) throw new FailureError(`not backing up ${container}: ${interruptedRestoreMessage(restoring)}`);
+    let holder = options.heldLock;
+    if (!holder) {
       const release = await acquireLock(store, container, `backup --trigger ${options.trigger}`);
       cleanup.defer("release the lock", release);
+      holder = release.holder;
     }
+    const lockHolder = holder;
+    // A pause or stop is recorded before it is made, so that if this process is killed outright the
+    // next run, status or the watcher puts the container back (steps/put-back.ts).
+    const hold = async (action: HeldContainer["action"]) => {
+      await updateRunState(store, container, (s) => ({ ...s, held: { action, by: lockHolder, at: new Date().toISOString() } }));
+      return () => updateRunState(store, container, ({ held: _undone, ...rest }) => rest);
+    };
     // Looked at again under the lock: its state now is the state to return it to.
     const info = await requireContainer(docker, container);
     // Registered first so it runs last: whatever the steps did, put the container back as it was.
@@ -71,7 +86,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       ensureRunState(docker, info.Id, initial),
     );
 
-    const planned = await planPaths(docker, info, config.paths);
+    const planned = options.paths ? await planPaths(docker, info, options.paths, { missing: "skip" }) : await planPaths(docker, info, config.paths);
     for (const p of planned.filter((p) => !p.present)) log.info({ path: p.path }, `${p.path} is not in the container; skipped`);
     const env = envObject(info);
     const external = detectExternalData(env);
@@ -91,11 +106,13 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     // before the container is touched (stop mode: less downtime); registered before the snapshot's own
     // cleanup so that, undoing in reverse, the container comes back first and the chunks go last.
     const chunkStore = new ChunkStore(store, container);
+    const previous = await previousFiles(store, container, log);
     const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), {
       level: config.compressionLevel,
       signal: ctx.signal,
+      knownSizes: storedSizes(previous),
+      onDamaged: (key, why) => log.warn({ key }, `chunk ${key} in the store is damaged (${why}); writing it again`),
     });
-    const previous = await previousFiles(store, container, log);
     // Until the manifest is written, a failure takes back the chunks this run added.
     const dropChunks = cleanup.defer("remove the chunks this run wrote", () => chunks.discard());
     const writer = await SnapshotWriter.begin(store, `backup ${container}`, started);
@@ -107,14 +124,31 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     const present = planned.filter((p) => p.present);
     const releaseContainer: { now: () => Promise<void> }[] = [];
     if (consistency === "stop") {
+      const unhold = await hold("stopped");
       const start = await stopContainer(docker, info.Id, config.stopTimeout, log);
-      releaseContainer.push(cleanup.defer("start the container", start));
-    } else if (consistency === "pause") {
-      handling = { kind: "paused-read", pause: () => pauseContainer(docker, info.Id, log) };
-    } else if (consistency === "online") {
-      const staged = await stageSqliteCopies(docker, info.Id, present.map((p) => p.path));
       releaseContainer.push(
-        cleanup.defer("remove the staged database copies", () => removeStaging(docker, info.Id, staged.staging)),
+        cleanup.defer("start the container", async () => {
+          await start();
+          await unhold();
+        }),
+      );
+    } else if (consistency === "pause") {
+      handling = {
+        kind: "paused-read",
+        pause: async () => {
+          const unhold = await hold("paused");
+          const unpause = await pauseContainer(docker, info.Id, log);
+          return async () => {
+            await unpause();
+            await unhold();
+          };
+        },
+      };
+    } else if (consistency === "online") {
+      const staged = await stageSqliteCopies(docker, info.Id, present.map((p) => p.path), lockHolder, store.identity);
+      if (staged.deadLeftovers.length > 0) log.info(`removing ${staged.deadLeftovers.length} staged database copies left by runs that were killed`);
+      releaseContainer.push(
+        cleanup.defer("remove the staged database copies", () => removeStaging(docker, info.Id, [staged.staging, ...staged.deadLeftovers])),
       );
       for (const [path, copy] of staged.copies) log.debug({ path, bytes: copy.size, ms: copy.ms }, `online copy of ${path}`);
       handling = { kind: "staged", copies: staged.copies };
@@ -214,6 +248,13 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
   } finally {
     await cleanup.run();
   }
+}
+
+/** Stored sizes of the chunks the last snapshot recorded, by chunk id. */
+function storedSizes(previous: Map<string, Map<string, IndexedFile>>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const files of previous.values()) for (const file of files.values()) for (const c of file.chunks) sizes.set(c.id, c.stored);
+  return sizes;
 }
 
 async function describeImage(docker: Docker, info: ContainerInfo): Promise<Manifest["image"]> {

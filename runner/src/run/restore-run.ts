@@ -2,7 +2,8 @@ import { statPath } from "../docker/archive.js";
 import { ignoreNotModified } from "../docker/client.js";
 import { containerName, findContainer, isMounted, mountPoints, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
-import { FailureError, UsageError, VerifyError, oneLine } from "../errors.js";
+import { endOf, FailureError, UsageError, VerifyError } from "../errors.js";
+import { systemPathProblem } from "../util/container-paths.js";
 import { createProgress } from "../progress.js";
 import { resolveSnapshot } from "../snapshot/catalog.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
@@ -10,6 +11,7 @@ import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
 import { emptyDirectoriesInside, emptyMountedDirectories, mountsInside } from "../steps/clear-paths.js";
 import { acquireLock } from "../state/lock.js";
+import { readRunState, unfinishedRestoreWayOut, updateRunState } from "../state/run-state.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
 import { restorePath } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
@@ -62,13 +64,16 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
 
   const cleanup = new Cleanup(log);
   let changing = false;
+  let startRequested = false;
+  let unfinishedSafety: string | undefined;
   let safety: string | undefined;
   let target: ContainerInfo | undefined;
   let live: ContainerInfo | undefined;
   const undoUnlessDone: { disarm: () => void }[] = [];
   let backToInitial: { disarm: () => void } | undefined;
   try {
-    cleanup.defer("release the lock", await acquireLock(store, name, `restore ${chosen.id}`));
+    const lock = await acquireLock(store, name, `restore ${chosen.id}`);
+    cleanup.defer("release the lock", lock);
     // Under the lock, so no retention run can delete the snapshot while it is verified and restored.
     const manifest = await resolveSnapshot(store, chosen.id, name);
     log.info(`verifying snapshot ${manifest.id} before restoring it`);
@@ -81,9 +86,40 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
     if (recreate) await checkVersion(ctx, manifest, image, undefined, options.force);
 
-    if (current && options.safetySnapshot) {
+    // An earlier restore that did not finish left half-restored data: no state worth saving, and its
+    // safety snapshot (if any) still holds the state from before it.
+    const unfinished = (await readRunState(store, name)).restoring;
+    unfinishedSafety = unfinished?.safety;
+    if (unfinished) {
+      log.warn(
+        `a restore of ${unfinished.id} was interrupted at ${unfinished.at}; the container holds half-restored data, so no safety snapshot is taken` +
+          (unfinished.safety ? ` (${unfinished.safety} holds the state from before that restore)` : ""),
+      );
+    }
+    const beginChanging = async () => {
+      if (changing) return;
+      changing = true;
+      const safetyId = safety ?? unfinished?.safety;
+      await updateRunState(store, name, (s) => ({
+        ...s,
+        restoring: { id: manifest.id, ...(safetyId ? { safety: safetyId } : {}), at: new Date().toISOString(), by: lock.holder },
+      }));
+    };
+    const holdStopped = () =>
+      updateRunState(store, name, (s) => ({ ...s, held: { action: "stopped", by: lock.holder, at: new Date().toISOString() } }));
+    const unhold = () => updateRunState(store, name, ({ held: _undone, ...rest }) => rest);
+
+    if (current && options.safetySnapshot && !unfinished) {
       log.info("taking a safety snapshot of the current state first");
-      const result = await runBackup(ctx, { trigger: "pre-restore", reason: `before restoring ${manifest.id}`, lockHeld: true, applyRetention: false });
+      // Exactly the paths this restore changes (a path the container lacks now is simply not there).
+      const changed = options.only === "config" ? undefined : records.map((r) => r.path);
+      const result = await runBackup(ctx, {
+        trigger: "pre-restore",
+        reason: `before restoring ${manifest.id}`,
+        heldLock: lock.holder,
+        applyRetention: false,
+        ...(changed ? { paths: changed } : {}),
+      });
       safety = result.manifest.id;
       log.info(`safety snapshot ${safety} written; \`owui-backup restore ${safety}\` undoes this restore`);
     }
@@ -92,15 +128,19 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     live = before;
     const initial = before ? runStateOf(before) : "stopped";
     if (before && initial !== "stopped") {
-      backToInitial = cleanup.defer("return the container to its state before the restore", () => ensureRunState(docker, before.Id, initial));
+      backToInitial = cleanup.defer("return the container to its state before the restore", async () => {
+        await ensureRunState(docker, before.Id, initial);
+        await unhold();
+      });
       if (initial === "paused") await docker.getContainer(before.Id).unpause();
       const layerDirectories = recreate ? [] : directories(records, (p) => !isMounted(before, p));
       if (layerDirectories.length > 0 && options.only !== "config") {
         // The container's own layer can only be emptied from inside it, so before it stops.
-        changing = true;
+        await beginChanging();
         await emptyDirectoriesInside(docker, before.Id, layerDirectories, mountsInsideAny(before, layerDirectories));
       }
       log.info(`stopping ${name}`);
+      await holdStopped();
       await docker.getContainer(before.Id).stop({ t: config.stopTimeout }).catch(ignoreNotModified);
     }
 
@@ -122,7 +162,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     if (options.only !== "config") {
       // From here a failure leaves the container stopped: starting Open WebUI on half-restored data
       // could run its migrations on a broken database.
-      changing = true;
+      await beginChanging();
       const mountedDirectories = directories(records, (p) => isMounted(target!, p));
       await emptyMountedDirectories(docker, target.Id, image, mountedDirectories, mountsInsideAny(target, mountedDirectories));
       if (!recreate && initial === "stopped") {
@@ -145,10 +185,12 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
 
     log.info(`starting ${name}`);
     await docker.getContainer(target.Id).start().catch(ignoreNotModified);
+    startRequested = true;
     await waitUntilRunning(docker, target.Id, config.readyTimeout, ctx.signal);
     // The new state stands: drop the undo actions that would take it apart, then the old container.
     for (const action of undoUnlessDone) action.disarm();
     backToInitial?.disarm();
+    await updateRunState(store, name, ({ held: _h, restoring: _r, ...rest }) => rest);
     if (aside) await docker.getContainer(before!.Id).remove({ force: true, v: false });
     log.info(`restore of ${manifest.id} into ${name} finished`);
     return {
@@ -159,12 +201,24 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       durationMs: Date.now() - started,
     };
   } catch (err) {
-    if (!changing) throw err;
+    if (!changing) {
+      // The undo actions put the container back as it was (they run below, before the process exits).
+      if (ctx.signal.aborted) throw endOf(err, ctx.signal, `nothing was changed; ${name} is put back as it was`);
+      throw err;
+    }
     backToInitial?.disarm();
+    if (startRequested && ctx.signal.aborted) {
+      // Interrupted while waiting for it to be ready: every byte is in place and it runs; leave it so.
+      for (const action of undoUnlessDone) action.disarm();
+      await updateRunState(store, name, ({ held: _h, restoring: _r, ...rest }) => rest).catch(() => undefined);
+      throw endOf(err, ctx.signal, `the data of ${chosen.id} is fully restored and ${name} was started; check it with \`docker ps\``);
+    }
     const halfRestored = recreate ? undefined : live;
     if (halfRestored) await docker.getContainer(halfRestored.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
-    const undoHint = safety ? `; \`owui-backup restore ${safety}\` puts back the state from before the restore` : "";
-    throw new FailureError(`${oneLine(err)}; the restore stopped half way and ${name} is left stopped${undoHint}`, { cause: err });
+    // Known to be stopped now; the unfinished restore stays recorded until a restore finishes.
+    await updateRunState(store, name, ({ held: _h, ...rest }) => rest).catch(() => undefined);
+    const wayOut = unfinishedRestoreWayOut({ id: chosen.id, ...(safety ?? unfinishedSafety ? { safety: (safety ?? unfinishedSafety) as string } : {}) });
+    throw endOf(err, ctx.signal, `the restore stopped half way and ${name} is left stopped with half-restored data: ${wayOut}`);
   } finally {
     await cleanup.run();
   }
@@ -191,15 +245,22 @@ async function fileMountsInside(ctx: RunContext, info: ContainerInfo, path: stri
   return files;
 }
 
+/** The paths the restore will make equal to the snapshot: the ones it holds (or the one --path names), never a system path. */
 function selectPaths(manifest: Manifest, options: RestoreOptions): PathRecord[] {
   const present = manifest.paths.filter((p) => p.present && p.archive);
-  if (!options.path) return present;
-  const wanted = options.path.replace(/\/+$/, "");
-  const match = present.filter((p) => p.path === wanted);
-  if (match.length === 0) {
-    throw new UsageError(`snapshot ${manifest.id} has no path ${options.path}; it has ${present.map((p) => p.path).join(", ") || "none"}`);
+  let selected = present;
+  if (options.path) {
+    const wanted = options.path.replace(/(.)\/+$/, "$1");
+    selected = present.filter((p) => p.path === wanted);
+    if (selected.length === 0) {
+      throw new UsageError(`snapshot ${manifest.id} has no path ${options.path}; it has ${present.map((p) => p.path).join(", ") || "none"}`);
+    }
   }
-  return match;
+  for (const record of selected) {
+    const problem = systemPathProblem(record.path);
+    if (problem) throw new UsageError(`snapshot ${manifest.id} holds ${record.path}, which is not restored: ${problem}; restore the other paths one by one with --path`);
+  }
+  return selected;
 }
 
 async function checkVersion(ctx: RunContext, manifest: Manifest, image: string, current: ContainerInfo | undefined, force: boolean) {

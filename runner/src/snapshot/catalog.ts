@@ -60,8 +60,16 @@ export function newestFirst(a: Manifest, b: Manifest): number {
  */
 export async function resolveSnapshot(store: Store, ref: string, container: string): Promise<Manifest> {
   if (ref === "latest") {
-    const { snapshots } = await readCatalog(store);
+    const { snapshots, unreadable } = await readCatalog(store);
     const latest = snapshots.find((s) => s.container.name === container && s.trigger !== "pre-restore");
+    // A manifest that cannot be read may be the newest snapshot: "latest" must not quietly mean an older one.
+    const newer = unreadable.filter((u) => !latest || u.id > latest.id).sort((a, b) => b.id.localeCompare(a.id))[0];
+    if (newer) {
+      throw new FailureError(
+        `snapshot ${newer.id} may be the latest, but its manifest cannot be read (${newer.error}); ` +
+          `run \`owui-backup verify ${newer.id}\`, or restore an older snapshot by its id (\`owui-backup list\`)`,
+      );
+    }
     if (!latest) {
       throw new NotFoundError(
         `no snapshot of container ${container} in store ${store.location}; run \`owui-backup list\` to see what is there`,

@@ -40,13 +40,22 @@ async function readHolder(store: Store, key: string): Promise<LockHolder | "abse
 
 const lockBody = (owner: LockHolder) => jsonBody({ ...owner, expiresAt: new Date(Date.now() + LOCK_TTL_MS).toISOString() });
 
+/** Removes the lock (and stops renewing it); `holder` is what the lock names while it is held. */
+export type LockRelease = (() => Promise<void>) & { readonly holder: LockHolder };
+
+/** True while `holder` holds the container's lock and it has not gone stale. */
+export async function holdsLock(store: Store, container: string, holder: LockHolder): Promise<boolean> {
+  const now = await readHolder(store, layout.lock(container));
+  return now !== "absent" && now !== "unreadable" && sameOwner(now, holder) && !isStaleHolder(now);
+}
+
 /**
  * Takes the run lock for a container in a store: one backup, restore or prune at a time, also across
  * hosts sharing a bucket prefix. A lock whose holder is stale is taken over — by exactly one taker,
  * the one that creates the takeover marker named after that holder. Returns the release function;
  * until it is called the lock is renewed in the background.
  */
-export async function acquireLock(store: Store, container: string, command: string): Promise<() => Promise<void>> {
+export async function acquireLock(store: Store, container: string, command: string): Promise<LockRelease> {
   const key = layout.lock(container);
   const mine: LockHolder = { ...currentOwner(command), token: randomBytes(8).toString("hex") };
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -82,7 +91,7 @@ export async function acquireLock(store: Store, container: string, command: stri
 }
 
 /** Renews the lock while the run lasts; the returned function stops renewing and removes it. */
-function holdLock(store: Store, key: string, mine: LockHolder): () => Promise<void> {
+function holdLock(store: Store, key: string, mine: LockHolder): LockRelease {
   let released = false;
   let renewing: Promise<void> = Promise.resolve();
   const renew = async () => {
@@ -93,11 +102,12 @@ function holdLock(store: Store, key: string, mine: LockHolder): () => Promise<vo
     renewing = renewing.then(renew).catch(() => undefined);
   }, LOCK_RENEW_MS);
   timer.unref();
-  return async () => {
+  const release = async () => {
     released = true;
     clearInterval(timer);
     // A renewal in flight must land before the delete, or it would bring the lock back.
     await renewing;
     if (sameOwner((await readHolder(store, key)) as LockHolder, mine)) await store.delete(key);
   };
+  return Object.assign(release, { holder: mine });
 }

@@ -26,15 +26,23 @@ export interface PlannedPath {
   archiveName: string;
 }
 
-/** Checks which paths exist. A missing default path is noted; a missing path the user asked for is an error. */
-export async function planPaths(docker: Docker, info: ContainerInfo, explicitPaths?: string[]): Promise<PlannedPath[]> {
+/**
+ * Checks which paths exist. A missing default path is noted; a missing path the user asked for is an
+ * error, unless `missing: "skip"` (a restore's safety snapshot of the paths it is about to change).
+ */
+export async function planPaths(
+  docker: Docker,
+  info: ContainerInfo,
+  explicitPaths?: string[],
+  options: { missing?: "error" | "skip" } = {},
+): Promise<PlannedPath[]> {
   const paths = explicitPaths && explicitPaths.length > 0 ? explicitPaths : [...DEFAULT_PATHS];
   const explicit = Boolean(explicitPaths && explicitPaths.length > 0);
   const names = archiveNames(paths);
   const planned: PlannedPath[] = [];
   for (const path of paths) {
     const stat = await statPath(docker, info.Id, path);
-    if (!stat && explicit) {
+    if (!stat && explicit && options.missing !== "skip") {
       throw new FailureError(`path ${path} does not exist in container ${info.Name.replace(/^\//, "")}; check --path / OWUI_BACKUP_PATHS`);
     }
     planned.push({

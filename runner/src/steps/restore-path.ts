@@ -35,7 +35,6 @@ export async function restorePath(
   const stages = new Stages(ctx.signal);
   const signal = stages.signal;
   const hashing = new HashingStream();
-  const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
   // Every header sent to the engine is rebuilt by the same rules verify applied (see entry-policy.ts).
   const admit = createEntryPolicy(path.basename(record.path), record.type);
   const parent = path.dirname(record.path);
@@ -52,6 +51,8 @@ export async function restorePath(
   const pack = tar.pack();
   const body = new PassThrough();
   const unpacked = new PassThrough();
+  // Opened last and piped at once: an aborted source must never be left without a listener.
+  const source = await ctx.store.get(layout.object(manifest.id, object.name), { signal });
   await stages.settle([
     pipeline(source, new CountingStream(ctx.onBytes), hashing, createGunzip(), unpacked, { signal }),
     rewriteTar(unpacked, pack, { onEntry, admit }, signal).then((stats) => {

@@ -1,26 +1,41 @@
 import type Docker from "dockerode";
 import { execInContainer } from "../docker/exec.js";
+import { createHash } from "node:crypto";
 import { FailureError } from "../errors.js";
+import { isDeadOwner, type Owner } from "../util/owner.js";
 
 /**
  * Runs inside the container (Open WebUI's image has python3 and sqlite3): finds SQLite databases under
  * the given paths by their header, and copies each with SQLite's online backup API into a private
  * staging directory. The backup API copies a consistent snapshot while the application keeps writing
- * (in WAL mode writers are not even blocked). Staging directories older than 6 hours, left by runs that
- * died, are removed first.
+ * (in WAL mode writers are not even blocked). Each staging directory names the run that made it
+ * (owner.json); leftovers of runs killed outright are removed first when they belong to this store
+ * (this run holds its lock, so their run is over) or are older than 6 hours, and reported otherwise.
  */
 const STAGE_SCRIPT = String.raw`
 import json, os, shutil, sqlite3, sys, tempfile, time
 MAGIC = b"SQLite format 3\x00"
 SIDECARS = ("-wal", "-shm", "-journal")
+mine = json.loads(sys.argv[1])
 tmp = tempfile.gettempdir()
-for n in os.listdir(tmp):
+leftovers = []
+for n in sorted(os.listdir(tmp)):
     p = os.path.join(tmp, n)
+    if not n.startswith("owui-backup-") or not os.path.isdir(p) or os.path.islink(p):
+        continue
     try:
-        if n.startswith("owui-backup-") and time.time() - os.stat(p).st_mtime > 6 * 3600:
-            shutil.rmtree(p, ignore_errors=True)
+        with open(os.path.join(p, "owner.json")) as f:
+            owner = json.load(f)
+    except (OSError, ValueError):
+        owner = None
+    try:
+        old = time.time() - os.stat(p).st_mtime > 6 * 3600
     except OSError:
-        pass
+        continue
+    if old or (isinstance(owner, dict) and owner.get("store") == mine["store"]):
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        leftovers.append({"dir": p, "owner": owner})
 def is_db(p):
     try:
         with open(p, "rb") as f:
@@ -42,10 +57,12 @@ def find(roots):
                 if is_db(p):
                     yield p
 staging = tempfile.mkdtemp(prefix="owui-backup-")
+with open(os.path.join(staging, "owner.json"), "w") as f:
+    json.dump(mine, f)
 copies = []
 src = None
 try:
-    for i, src in enumerate(find(sys.argv[1:])):
+    for i, src in enumerate(find(sys.argv[2:])):
         dst = os.path.join(staging, "%d.sqlite" % i)
         t0 = time.time()
         s = sqlite3.connect(src, timeout=60)
@@ -60,31 +77,48 @@ except Exception as e:
     shutil.rmtree(staging, ignore_errors=True)
     sys.stderr.write("%s: %s\n" % (src, e))
     sys.exit(1)
-print(json.dumps({"staging": staging, "copies": copies}))
+print(json.dumps({"staging": staging, "copies": copies, "leftovers": leftovers}))
 `;
 
-const REMOVE_SCRIPT = `import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)`;
+const REMOVE_SCRIPT = `import shutil, sys
+for p in sys.argv[1:]:
+    shutil.rmtree(p, ignore_errors=True)`;
 
 export interface StagedCopies {
   staging: string;
   /** Container path of each live database → path of its consistent copy. */
   copies: Map<string, { staged: string; size: number; ms: number }>;
+  /** Staging directories of runs that are gone (killed outright), removed with this run's own. */
+  deadLeftovers: string[];
 }
 
-export async function stageSqliteCopies(docker: Docker, container: string, roots: string[]): Promise<StagedCopies> {
-  const result = await execInContainer(docker, container, ["python3", "-c", STAGE_SCRIPT, ...roots]);
+/** What a staging directory says about the run that made it (owner.json). */
+interface StagingOwner extends Owner {
+  /** Hash of the store's identity: a run of this store and container holding the lock means that run is over. */
+  store: string;
+}
+
+export async function stageSqliteCopies(docker: Docker, container: string, roots: string[], owner: Owner, storeIdentity: string): Promise<StagedCopies> {
+  const mine: StagingOwner = { ...owner, store: createHash("sha256").update(storeIdentity).digest("hex").slice(0, 16) };
+  const result = await execInContainer(docker, container, ["python3", "-c", STAGE_SCRIPT, JSON.stringify(mine), ...roots]);
   if (result.exitCode !== 0) {
     throw new FailureError(
       `online SQLite backup inside the container failed: ${result.stderr.trim().split("\n").pop()}; try --mode pause`,
     );
   }
-  const parsed = JSON.parse(result.stdout) as { staging: string; copies: { path: string; staged: string; size: number; ms: number }[] };
+  const parsed = JSON.parse(result.stdout) as {
+    staging: string;
+    copies: { path: string; staged: string; size: number; ms: number }[];
+    leftovers: { dir: string; owner: Partial<Owner> | null }[];
+  };
+  const dead = parsed.leftovers.filter((l) => typeof l.owner?.pid === "number" && typeof l.owner.host === "string" && isDeadOwner(l.owner as Owner));
   return {
     staging: parsed.staging,
     copies: new Map(parsed.copies.map((c) => [c.path, { staged: c.staged, size: c.size, ms: c.ms }])),
+    deadLeftovers: dead.map((l) => l.dir),
   };
 }
 
-export async function removeStaging(docker: Docker, container: string, staging: string): Promise<void> {
-  await execInContainer(docker, container, ["python3", "-c", REMOVE_SCRIPT, staging]);
+export async function removeStaging(docker: Docker, container: string, directories: string[]): Promise<void> {
+  await execInContainer(docker, container, ["python3", "-c", REMOVE_SCRIPT, ...directories]);
 }

@@ -82,10 +82,9 @@ async function readObject(
 ): Promise<{ sha256: string; bytes: number; problems: string[] }> {
   const hashing = new HashingStream();
   const counting = new CountingStream(options.onBytes);
-  const source = await store.get(key, options);
   const streamOptions = options.signal ? { signal: options.signal } : {};
   if (!record) {
-    await pipeline(source, counting, hashing, devNull(), streamOptions);
+    await pipeline(await store.get(key, options), counting, hashing, devNull(), streamOptions);
     return { sha256: hashing.digest(), bytes: hashing.bytes, problems: [] };
   }
   const problems: string[] = [];
@@ -94,6 +93,9 @@ async function readObject(
     // Format 2: chunked files' content comes from their chunks, every one read and checked against its sha256.
     const expander = await openChunkExpander(store, manifest, record, options.signal);
     const extract = tar.extract();
+    // Opened last, then piped with no await between: a source aborted before anyone listens would
+    // emit an error nobody handles (and crash the process on Ctrl-C).
+    const source = await store.get(key, options);
     // Iterated right after this starts, with no await between: extract drops entries nobody listens for.
     const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
     feeding.catch(() => undefined);

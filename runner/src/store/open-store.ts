@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
 import { withoutUserInfo } from "../util/format.js";
+import { hostDirectoryProblem } from "../util/container-paths.js";
 import { LocalStore } from "./local/local-store.js";
 import { createS3Client } from "./s3/s3-client.js";
 import { parseS3Url, type S3Defaults } from "./s3/s3-location.js";
@@ -34,7 +35,10 @@ export function openStore(url: string, settings: StoreSettings = {}, env: NodeJS
 
 function resolveLocalPath(p: string): string {
   if (p === "~" || p.startsWith("~/")) p = path.join(os.homedir(), p.slice(1));
-  return path.resolve(p);
+  const resolved = path.resolve(p);
+  const problem = hostDirectoryProblem(resolved);
+  if (problem) throw new UsageError(`store ${p}: ${problem}; pick another directory`);
+  return resolved;
 }
 
 /** The per-user default store directory, following each platform's convention for application data. */

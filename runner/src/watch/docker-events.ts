@@ -1,8 +1,11 @@
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 
-/** Engine events about one container that can change what the watcher compares. */
-const INTERESTING = new Set(["create", "start", "restart", "die", "update", "rename", "destroy"]);
+/**
+ * Engine events about one container that can change what the watcher compares, and pause (not a
+ * change, but a run killed while the container was paused leaves it so: the watcher checks for that).
+ */
+const INTERESTING = new Set(["create", "start", "restart", "die", "update", "rename", "destroy", "pause"]);
 
 export interface ContainerEvent {
   action: string;
@@ -13,7 +16,7 @@ export interface ContainerEvent {
  * Follows the Docker events stream for the container name until the signal aborts: reconnects with a
  * growing pause (1 s to 10 s) whenever the stream ends or the daemon is away (a dockerd restart), and
  * calls onConnected after each (re)connect so the caller can look for what it missed. The name filter
- * also matches a container created again under the same name. exec, archive and pause events (our own
+ * also matches a container created again under the same name. exec and archive events (our own
  * backups make them) are ignored; health changes are passed on.
  */
 export async function followContainerEvents(

@@ -5,6 +5,10 @@ import { followContainerEvents } from "./docker-events.js";
 import { LookScheduler } from "./look-scheduler.js";
 import { acceptSeen, assess, backUpChanges, baseline, observe, restartWasABackup } from "./observe.js";
 import type { WatchStateFile } from "./watch-state.js";
+import { putBackBeforeCommand } from "../steps/put-back.js";
+
+/** While a live run holds the container paused or stopped, how often the watcher checks it is still alive. */
+const HELD_RECHECK_MS = 3000;
 
 export interface WatcherOptions {
   state: WatchStateFile;
@@ -43,7 +47,9 @@ export class Watcher {
       {
         onEvent: (e) => {
           ctx.log.debug({ action: e.action }, `event ${e.action}`);
-          scheduler.afterEvent();
+          // A pause is no change to compare (backups make them), but the run that made it may die.
+          if (e.action === "pause" || e.action === "die") void this.checkHeld();
+          if (e.action !== "pause") scheduler.afterEvent();
         },
         // At start and after a reconnect: whatever happened while we were not listening.
         onConnected: () => scheduler.soon(),
@@ -56,14 +62,36 @@ export class Watcher {
       await untilAborted(ctx.signal);
     } finally {
       clearInterval(poll);
+      clearTimeout(this.heldTimer);
+      await this.heldChecks;
       await events;
       await scheduler.stop();
     }
   }
 
+  /**
+   * Puts the container back when a run that paused or stopped it was killed before undoing it; while a
+   * live run holds it, looks again every few seconds, so a run killed outright is healed within them.
+   * One check at a time.
+   */
+  private checkHeld(): Promise<void> {
+    const check = async () => {
+      clearTimeout(this.heldTimer);
+      if (this.ctx.signal.aborted) return;
+      const result = await putBackBeforeCommand(this.ctx, this.ctx.config.container);
+      if (result?.heldByLiveRun && !this.ctx.signal.aborted) this.heldTimer = setTimeout(() => void this.checkHeld(), HELD_RECHECK_MS);
+    };
+    this.heldChecks = this.heldChecks.then(check, check);
+    return this.heldChecks;
+  }
+
+  private heldChecks: Promise<void> = Promise.resolve();
+  private heldTimer: NodeJS.Timeout | undefined;
+
   private async look(): Promise<void> {
     const { ctx, options, scheduler } = this;
     const container = ctx.config.container;
+    await this.checkHeld();
     try {
       const now = await observe(ctx.docker, container, ctx.config.paths);
       if (!now) {

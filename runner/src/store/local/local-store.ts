@@ -11,6 +11,7 @@ const TEMP_MARK = ".tmp-";
 /** Snapshots hold chats and secrets: nothing in a local store is readable by other users. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
+const PROBE = Buffer.alloc(4096);
 
 /**
  * A store in a directory of this host. Keys map to relative paths. Writes go to a temporary name in
@@ -43,13 +44,15 @@ export class LocalStore implements Store {
     const probe = path.join(this.root, `${TEMP_MARK}probe-${process.pid}`);
     try {
       await fsp.mkdir(this.root, { recursive: true, mode: DIR_MODE });
-      await fsp.writeFile(probe, "", { mode: FILE_MODE });
-      await fsp.unlink(probe);
+      // A few KiB, not an empty file: a full disk still has inodes for empty files.
+      await fsp.writeFile(probe, PROBE, { mode: FILE_MODE });
     } catch (err) {
+      const explained = this.explain(err);
+      if (explained instanceof FailureError) throw explained;
       const code = (err as NodeJS.ErrnoException).code ?? "error";
-      throw new FailureError(
-        `store ${this.location} is not writable (${code}): pick another --store or fix its permissions`,
-      );
+      throw new FailureError(`store ${this.location} is not writable (${code}): pick another --store or fix its permissions`);
+    } finally {
+      await fsp.rm(probe, { force: true }).catch(() => undefined);
     }
   }
 
@@ -106,17 +109,19 @@ export class LocalStore implements Store {
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
     const file = this.pathOf(key);
-    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
     const temp = this.tempPathFor(file);
-    await fsp.writeFile(temp, body, { mode: FILE_MODE, flag: "wx" });
     try {
+      await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+      await fsp.writeFile(temp, body, { mode: FILE_MODE, flag: "wx" });
       // link() fails with EEXIST when the key is taken and is atomic, unlike exists-then-write.
       await fsp.link(temp, file);
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST") return false;
-      if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") return this.createExclusive(file, body);
+      if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") return await this.createExclusive(file, body);
+      await fsp.rm(temp, { force: true });
+      await this.removeEmptyDirectories(path.dirname(file));
       throw this.explain(err);
     } finally {
       await fsp.rm(temp, { force: true });
@@ -135,9 +140,13 @@ export class LocalStore implements Store {
     try {
       await handle.writeFile(body);
       await handle.sync();
-    } finally {
+    } catch (err) {
+      // A half-written object must not be taken for the real one.
       await handle.close();
+      await fsp.rm(file, { force: true });
+      throw this.explain(err);
     }
+    await handle.close();
     return true;
   }
 
