@@ -44,11 +44,11 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
   });
 
   it("--path with a system directory is refused at backup, and a snapshot holding one is refused at restore", async () => {
-    for (const p of ["/etc", "/", "/usr", "/proc/1", "/app/backend/"]) {
+    for (const p of ["/etc", "/", "/usr", "/proc/1", "/app/backend/", "/etc/cron.d", "/usr/local/bin", "/root", "/app/backend/open_webui"]) {
       const result = await runCli(["backup", "--path", p], fixture.env);
       expect(result.code, p).toBe(2);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
-      expect(result.stderr).toMatch(/^owui-backup: error: invalid --path ".*": .* (system or application directory|kernel filesystem)/);
+      expect(result.stderr).toMatch(/^owui-backup: error: invalid --path ".*": .* (operating system|holds software|kernel filesystem)/);
     }
     const backup = await runCli(["backup"], fixture.env);
     const id = lastLine(backup.stdout);
@@ -61,7 +61,25 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
     for (const args of [["restore", id, "--yes"], ["restore", id, "--yes", "--path", "/etc"]]) {
       const result = await runCli(args, fixture.env);
       expect(result.code).toBe(2);
-      expect(lastLine(result.stderr)).toMatch(new RegExp(`^owui-backup: error: snapshot ${id} holds /etc, which is not restored: /etc is a system or application directory`));
+      expect(lastLine(result.stderr)).toMatch(new RegExp(`^owui-backup: error: snapshot ${id} holds /etc, which is not restored: /etc is part of the container's operating system`));
+      expect(state(fixture.name)).toBe(before);
+    }
+    // Paths a manifest may name are Open WebUI's, the configured ones and the one named, never nested.
+    for (const [renamed, extraArgs, env, problem] of [
+      ["/srv/extra", [], {}, /holds \/srv\/extra, which is not one of Open WebUI's paths: restore it with --path \/srv\/extra/],
+      ["/app/backend/data/x", ["--path", "/app/backend/data/x"], {}, null],
+      ["/app/backend/data/x", [], { OWUI_BACKUP_PATHS: "/app/backend/data,/app/backend/data/x" }, /holds \/app\/backend\/data\/x inside \/app\/backend\/data/],
+    ] as [string, string[], Record<string, string>, RegExp | null][]) {
+      manifest.paths.find((p: { archive?: string }) => p.archive === "paths/app_backend_static.tar.gz").path = renamed;
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+      const result = await runCli(["restore", id, "--yes", ...extraArgs], { ...fixture.env, ...env });
+      if (problem) {
+        expect(result.code, result.stderr).toBe(2);
+        expect(lastLine(result.stderr)).toMatch(problem);
+      } else {
+        // Named on purpose: it gets as far as verification (the archive's root does not match the renamed path).
+        expect(lastLine(result.stderr)).toMatch(/failed verification/);
+      }
       expect(state(fixture.name)).toBe(before);
     }
     fs.rmSync(path.join(fixture.store, "snapshots", id), { recursive: true });

@@ -55,7 +55,16 @@ const ATTACKS: [string, RawEntry[], RegExp][] = [
     /"data\/null" has an unknown typeflag/,
   ],
   ["a character device", [{ name: "data/tty", typeflag: "3", mode: 0o666, devmajor: 5, devminor: 0 }], /"data\/tty" is a character-device/],
-  ["a fifo", [{ name: "data/pipe", typeflag: "6", mode: 0o644 }], /"data\/pipe" is a fifo/],
+  [
+    "a hard link through a directory the archive then made a symlink",
+    [
+      { name: "data/a/", typeflag: "5", mode: 0o755 },
+      file("data/a/shadow", "x"),
+      { name: "data/a", typeflag: "2", mode: 0o777, linkname: "/etc" },
+      { name: "data/h", typeflag: "1", linkname: "data/a/shadow" },
+    ],
+    /hard link "data\/h" points through the symbolic link data\/a/,
+  ],
   [
     "a pax GNU.sparse.name renaming an entry out of the root",
     [file("data/innocent.txt", "#!/bin/sh\necho pwned\n", { pax: { "GNU.sparse.name": "evil.sh" } })],
@@ -121,11 +130,13 @@ describe.skipIf(requireDockerOrSkip())("hostile archive entries never reach the 
     }
   });
 
-  it("headers are rebuilt: setuid bits, extended attributes and unknown owners' names do not reach the container", async () => {
+  it("headers are rebuilt: setuid bits, extended attributes and fifos do not reach the container; large owner ids do", async () => {
     const undo = tamper(fixture.store, id, [
       file("data/suid", "#!/bin/sh\n", { mode: 0o4755 }),
       file("data/cap", "x", { pax: { "SCHILY.xattr.security.capability": "\u0001\u0000\u0000\u0002" } }),
       { name: "data/sgid-dir", typeflag: "5", mode: 0o2775 },
+      { name: "data/pipe", typeflag: "6", mode: 0o644 },
+      file("data/big-uid", "x", { uid: 0, pax: { uid: "1000680000", gid: "1000680000" } }),
     ]);
     try {
       const verify = await runCli(["verify", id], fixture.env);
@@ -142,10 +153,11 @@ def xattrs(p):
         return os.listxattr(p)
     except OSError:
         return []
-print(json.dumps({"suid": oct(os.stat(d + "/suid").st_mode & 0o7777), "dir": oct(os.stat(d + "/sgid-dir").st_mode & 0o7777), "cap": xattrs(d + "/cap"), "note": open(d + "/note.txt").read()}))`,
+st = os.stat(d + "/big-uid")
+print(json.dumps({"suid": oct(os.stat(d + "/suid").st_mode & 0o7777), "dir": oct(os.stat(d + "/sgid-dir").st_mode & 0o7777), "cap": xattrs(d + "/cap"), "note": open(d + "/note.txt").read(), "pipe": os.path.lexists(d + "/pipe"), "owner": [st.st_uid, st.st_gid]}))`,
         ),
       );
-      expect(seen).toEqual({ suid: "0o755", dir: "0o2775", cap: [], note: "kept" });
+      expect(seen).toEqual({ suid: "0o755", dir: "0o2775", cap: [], note: "kept", pipe: false, owner: [1000680000, 1000680000] });
     } finally {
       undo();
     }

@@ -24,8 +24,9 @@ db.close()
 
 const stagingDirs = (name: string) => docker("exec", name, "sh", "-c", "ls -d /tmp/owui-backup-* 2>/dev/null || true").split("\n").filter(Boolean);
 const verifyDirs = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("owui-verify-"));
+/** What the store records as begun and not finished: state/<name>.pending.json. */
 const runState = (store: string, name: string) => {
-  const file = path.join(store, "state", `${name}.json`);
+  const file = path.join(store, "state", `${name}.pending.json`);
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
 };
 const lockFile = (f: Fixture) => path.join(f.store, "locks", `${f.name}.json`);
@@ -136,7 +137,16 @@ describe.skipIf(requireDockerOrSkip())("runs killed outright leave nothing that 
     expect(backup.stderr).toMatch(/it stays stopped: .* was being restored into it/);
     expect(inspect(fixture.name, "{{.State.Status}}")).toBe("exited");
     const status = JSON.parse((await runCli(["status", "--json"], fixture.env)).stdout);
-    expect(status.restoreInterrupted).toMatchObject({ id: base, safety });
+    expect(status.restoreInterrupted).toMatchObject({ id: base, safety, paths: ["/app/backend/data", "/app/backend/static", "/app/backend/.webui_secret_key"] });
+    expect(status.restoreRunning).toBeNull();
+
+    // A partial restore cannot end it: the other paths would stay half-restored.
+    const partial = await runCli(["restore", base, "--yes", "--path", "/app/backend/data"], fixture.env);
+    expect(partial.code).toBe(2);
+    expect(lastLine(partial.stderr)).toMatch(/this restore would leave \/app\/backend\/static, \/app\/backend\/.webui_secret_key half-restored: restore every path/);
+    const configOnly = await runCli(["restore", base, "--yes", "--only", "config"], fixture.env);
+    expect(configOnly.code).toBe(2);
+    expect(inspect(fixture.name, "{{.State.Status}}")).toBe("exited");
     expect(status.healthy).toBe(false);
     expect((await runCli(["status"], fixture.env)).stdout).toMatch(/RESTORE INTERRUPTED: a restore of/);
 

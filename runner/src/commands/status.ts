@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { readCatalog, storedBytes } from "../snapshot/catalog.js";
-import { interruptedRestoreMessage, readRunState } from "../state/run-state.js";
+import { readRunState } from "../state/run-state.js";
+import { holdsLock } from "../state/lock.js";
+import { interruptedRestoreMessage, readPending } from "../state/pending.js";
 import { formatAge, formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
@@ -16,8 +18,12 @@ export function registerStatus(program: Command, io: CommandIo): void {
       const catalog = await readCatalog(ctx.store);
       const mine = catalog.snapshots.filter((s) => s.container.name === container);
       const last = mine[0];
-      // Read after the put-back above, which may have cleared a held record.
       const state = await readRunState(ctx.store, container);
+      // Read after the put-back above, which may have cleared a held record.
+      const pending = await readPending(ctx.store, container);
+      // A restore still running holds the lock; one whose lock is gone was interrupted.
+      const restoreLive = pending.restoring ? await holdsLock(ctx.store, container, pending.restoring.by) : false;
+      const interrupted = restoreLive ? undefined : pending.restoring;
       const failureIsLatest = Boolean(state.lastFailure && (!last || state.lastFailure.at > last.finishedAt));
       const status = {
         container,
@@ -36,12 +42,14 @@ export function registerStatus(program: Command, io: CommandIo): void {
         incomplete: catalog.incomplete.length,
         lastFailure: state.lastFailure ?? null,
         /** A restore that changed the container and did not finish: backups refuse until a restore does. */
-        restoreInterrupted: state.restoring ?? null,
+        restoreInterrupted: interrupted ?? null,
+        /** A restore running right now. */
+        restoreRunning: restoreLive ? pending.restoring : null,
         /** What this command found an earlier, killed run had left paused or stopped, and what it did. */
         putBack: ctx.putBack?.message ?? null,
-        /** A live run holds the container paused or stopped right now. */
-        held: state.held ?? null,
-        healthy: Boolean(last) && !failureIsLatest && !state.restoring,
+        /** A run holds the container paused or stopped right now. */
+        held: pending.held ?? null,
+        healthy: Boolean(last) && !failureIsLatest && !interrupted,
       };
       if (flags.json) {
         printJson(io, status);
@@ -55,8 +63,9 @@ export function registerStatus(program: Command, io: CommandIo): void {
           : "last        none",
         `snapshots   ${status.snapshots} of this container, store holds ${formatBytes(status.storeBytes)}`,
         status.lastFailure ? `last failure ${status.lastFailure.at} (${status.lastFailure.trigger}): ${status.lastFailure.error}` : "last failure none",
-        ...(state.restoring ? [`RESTORE INTERRUPTED: ${interruptedRestoreMessage(state.restoring)}`] : []),
-        ...(state.held ? [`now         ${state.held.action} by pid ${state.held.by.pid} on ${state.held.by.host} (${state.held.by.command}) since ${state.held.at}`] : []),
+        ...(interrupted ? [`RESTORE INTERRUPTED: ${interruptedRestoreMessage(interrupted)}`] : []),
+        ...(restoreLive && pending.restoring ? [`restoring   ${pending.restoring.id} since ${pending.restoring.at} (pid ${pending.restoring.by.pid} on ${pending.restoring.by.host})`] : []),
+        ...(pending.held ? [`now         ${pending.held.action} by pid ${pending.held.by.pid} on ${pending.held.by.host} (${pending.held.by.command}) since ${pending.held.at}`] : []),
         ...(status.putBack ? [`put back    ${status.putBack}`] : []),
       ];
       io.stdout.write(lines.join("\n") + "\n");

@@ -19,7 +19,8 @@ import { detectExternalData, externalWarning } from "../steps/detect-external.js
 import { acquireLock, type LockHolder } from "../state/lock.js";
 import { planPaths } from "../steps/plan-paths.js";
 import { chooseConsistency, pauseContainer, stopContainer } from "../steps/quiesce.js";
-import { interruptedRestoreMessage, readRunState, recordRun, updateRunState, type HeldContainer } from "../state/run-state.js";
+import { recordRun } from "../state/run-state.js";
+import { interruptedRestoreMessage, readPending, updatePending, type HeldContainer } from "../state/pending.js";
 import { removeStaging, stageSqliteCopies } from "../steps/sqlite-online.js";
 import { retentionPolicy } from "../config.js";
 import { TOOL_VERSION } from "../version.js";
@@ -62,9 +63,6 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     if (options.applyRetention !== false) checkPolicy(retentionPolicy(config));
     await store.checkWritable();
     container = containerName(await requireContainer(docker, config.container));
-    // Half-restored data is no backup: it would become "latest" and be restored next time.
-    const { restoring } = await readRunState(store, container);
-    if (restoring) throw new FailureError(`not backing up ${container}: ${interruptedRestoreMessage(restoring)}`);
     let holder = options.heldLock;
     if (!holder) {
       const release = await acquireLock(store, container, `backup --trigger ${options.trigger}`);
@@ -72,14 +70,24 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       holder = release.holder;
     }
     const lockHolder = holder;
-    // A pause or stop is recorded before it is made, so that if this process is killed outright the
-    // next run, status or the watcher puts the container back (steps/put-back.ts).
-    const hold = async (action: HeldContainer["action"]) => {
-      await updateRunState(store, container, (s) => ({ ...s, held: { action, by: lockHolder, at: new Date().toISOString() } }));
-      return () => updateRunState(store, container, ({ held: _undone, ...rest }) => rest);
-    };
+    // Half-restored data is no backup: it would become "latest" and be restored next time. (Under the
+    // lock: a restore still running holds it, so what is recorded here was interrupted.)
+    const { restoring } = await readPending(store, container);
+    if (restoring) throw new FailureError(`not backing up ${container}: ${interruptedRestoreMessage(restoring)}`);
     // Looked at again under the lock: its state now is the state to return it to.
     const info = await requireContainer(docker, container);
+    // A pause or stop is recorded before it is made, so that if this process is killed outright the
+    // next command, status or the watcher puts the container back (steps/put-back.ts).
+    const hold = async <T>(action: HeldContainer["action"], change: () => Promise<T>): Promise<{ result: T; unhold: () => Promise<void> }> => {
+      await updatePending(store, container, { held: { action, by: lockHolder, containerId: info.Id, at: new Date().toISOString() } });
+      const unhold = () => updatePending(store, container, { held: undefined });
+      try {
+        return { result: await change(), unhold };
+      } catch (err) {
+        await unhold().catch(() => undefined);
+        throw err;
+      }
+    };
     // Registered first so it runs last: whatever the steps did, put the container back as it was.
     const initial = runStateOf(info);
     const backToInitial = cleanup.defer("return the container to its state before the run", () =>
@@ -124,8 +132,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     const present = planned.filter((p) => p.present);
     const releaseContainer: { now: () => Promise<void> }[] = [];
     if (consistency === "stop") {
-      const unhold = await hold("stopped");
-      const start = await stopContainer(docker, info.Id, config.stopTimeout, log);
+      const { result: start, unhold } = await hold("stopped", () => stopContainer(docker, info.Id, config.stopTimeout, log));
       releaseContainer.push(
         cleanup.defer("start the container", async () => {
           await start();
@@ -136,8 +143,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       handling = {
         kind: "paused-read",
         pause: async () => {
-          const unhold = await hold("paused");
-          const unpause = await pauseContainer(docker, info.Id, log);
+          const { result: unpause, unhold } = await hold("paused", () => pauseContainer(docker, info.Id, log));
           return async () => {
             await unpause();
             await unhold();

@@ -4,6 +4,7 @@ import { containerName, findContainer, isMounted, mountPoints, requireContainer,
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
 import { endOf, FailureError, UsageError, VerifyError } from "../errors.js";
 import { systemPathProblem } from "../util/container-paths.js";
+import { DEFAULT_PATHS } from "../steps/plan-paths.js";
 import { createProgress } from "../progress.js";
 import { resolveSnapshot } from "../snapshot/catalog.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
@@ -11,7 +12,8 @@ import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
 import { emptyDirectoriesInside, emptyMountedDirectories, mountsInside } from "../steps/clear-paths.js";
 import { acquireLock } from "../state/lock.js";
-import { readRunState, unfinishedRestoreWayOut, updateRunState } from "../state/run-state.js";
+import { interruptedRestoreMessage, readPending, unfinishedRestoreWayOut, updatePending } from "../state/pending.js";
+import type { Store } from "../store/store.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
 import { restorePath } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
@@ -50,7 +52,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   // Locks, "latest" and messages use the container's name, whatever the user passed (name or id).
   const name = current ? containerName(current) : config.container;
   const chosen = await resolveSnapshot(store, options.ref, name);
-  const records = selectPaths(chosen, options);
+  const records = selectPaths(chosen, options, config.paths ?? []);
   if (options.only === "data" && !current) {
     throw new FailureError(`container ${name} does not exist; drop --only data to recreate it from the snapshot`);
   }
@@ -65,6 +67,8 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   const cleanup = new Cleanup(log);
   let changing = false;
   let startRequested = false;
+  let aside: { name: string; restore: () => Promise<void> } | undefined;
+  const restored: string[] = [];
   let unfinishedSafety: string | undefined;
   let safety: string | undefined;
   let target: ContainerInfo | undefined;
@@ -74,6 +78,24 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   try {
     const lock = await acquireLock(store, name, `restore ${chosen.id}`);
     cleanup.defer("release the lock", lock);
+    // An earlier restore that did not finish left half-restored data: this one must put back every
+    // path it was changing (else the container would start on a broken one), and takes no safety
+    // snapshot (nothing worth keeping; the first restore's safety snapshot still holds the state from
+    // before).
+    const unfinished = (await readPending(store, name)).restoring;
+    unfinishedSafety = unfinished?.safety;
+    if (unfinished) {
+      const left = options.only === "config" ? unfinished.paths : unfinished.paths.filter((p) => !records.some((r) => r.path === p));
+      if (left.length > 0 && !options.force) {
+        throw new UsageError(
+          `${interruptedRestoreMessage(unfinished)}; this restore would leave ${left.join(", ")} half-restored: restore every path (no --only config or --path), or pass --force`,
+        );
+      }
+      log.warn(
+        `a restore of ${unfinished.id} was interrupted at ${unfinished.at}; the container holds half-restored data, so no safety snapshot is taken` +
+          (unfinished.safety ? ` (${unfinished.safety} holds the state from before that restore)` : ""),
+      );
+    }
     // Under the lock, so no retention run can delete the snapshot while it is verified and restored.
     const manifest = await resolveSnapshot(store, chosen.id, name);
     log.info(`verifying snapshot ${manifest.id} before restoring it`);
@@ -86,28 +108,19 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;
     if (recreate) await checkVersion(ctx, manifest, image, undefined, options.force);
 
-    // An earlier restore that did not finish left half-restored data: no state worth saving, and its
-    // safety snapshot (if any) still holds the state from before it.
-    const unfinished = (await readRunState(store, name)).restoring;
-    unfinishedSafety = unfinished?.safety;
-    if (unfinished) {
-      log.warn(
-        `a restore of ${unfinished.id} was interrupted at ${unfinished.at}; the container holds half-restored data, so no safety snapshot is taken` +
-          (unfinished.safety ? ` (${unfinished.safety} holds the state from before that restore)` : ""),
-      );
-    }
+    // Written down before the first change, so that a restore killed outright is found out.
+    const changedPaths = [...new Set([...(unfinished?.paths ?? []), ...(options.only === "config" ? [] : records.map((r) => r.path))])];
     const beginChanging = async () => {
       if (changing) return;
       changing = true;
       const safetyId = safety ?? unfinished?.safety;
-      await updateRunState(store, name, (s) => ({
-        ...s,
-        restoring: { id: manifest.id, ...(safetyId ? { safety: safetyId } : {}), at: new Date().toISOString(), by: lock.holder },
-      }));
+      await updatePending(store, name, {
+        restoring: { id: manifest.id, ...(safetyId ? { safety: safetyId } : {}), paths: changedPaths, at: new Date().toISOString(), by: lock.holder },
+      });
     };
-    const holdStopped = () =>
-      updateRunState(store, name, (s) => ({ ...s, held: { action: "stopped", by: lock.holder, at: new Date().toISOString() } }));
-    const unhold = () => updateRunState(store, name, ({ held: _undone, ...rest }) => rest);
+    const holdStopped = (containerId: string) =>
+      updatePending(store, name, { held: { action: "stopped", by: lock.holder, containerId, at: new Date().toISOString() } });
+    const unhold = () => updatePending(store, name, { held: undefined });
 
     if (current && options.safetySnapshot && !unfinished) {
       log.info("taking a safety snapshot of the current state first");
@@ -140,11 +153,10 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
         await emptyDirectoriesInside(docker, before.Id, layerDirectories, mountsInsideAny(before, layerDirectories));
       }
       log.info(`stopping ${name}`);
-      await holdStopped();
+      await holdStopped(before.Id);
       await docker.getContainer(before.Id).stop({ t: config.stopTimeout }).catch(ignoreNotModified);
     }
 
-    let aside: { name: string; restore: () => Promise<void> } | undefined;
     if (recreate) {
       if (before) {
         aside = await renameAside(docker, before, manifest.id);
@@ -158,7 +170,6 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
       target = before!;
     }
 
-    const restored: string[] = [];
     if (options.only !== "config") {
       // From here a failure leaves the container stopped: starting Open WebUI on half-restored data
       // could run its migrations on a broken database.
@@ -190,7 +201,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     // The new state stands: drop the undo actions that would take it apart, then the old container.
     for (const action of undoUnlessDone) action.disarm();
     backToInitial?.disarm();
-    await updateRunState(store, name, ({ held: _h, restoring: _r, ...rest }) => rest);
+    await finishRestoring(store, name, restored);
     if (aside) await docker.getContainer(before!.Id).remove({ force: true, v: false });
     log.info(`restore of ${manifest.id} into ${name} finished`);
     return {
@@ -210,18 +221,29 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     if (startRequested && ctx.signal.aborted) {
       // Interrupted while waiting for it to be ready: every byte is in place and it runs; leave it so.
       for (const action of undoUnlessDone) action.disarm();
-      await updateRunState(store, name, ({ held: _h, restoring: _r, ...rest }) => rest).catch(() => undefined);
-      throw endOf(err, ctx.signal, `the data of ${chosen.id} is fully restored and ${name} was started; check it with \`docker ps\``);
+      await finishRestoring(store, name, restored).catch(() => undefined);
+      const keptAside = aside ? `; the previous container is kept, stopped, as ${aside.name}: \`docker rm ${aside.name}\` once this one works` : "";
+      throw endOf(err, ctx.signal, `the data of ${chosen.id} is fully restored and ${name} was started; check it with \`docker ps\`${keptAside}`);
     }
     const halfRestored = recreate ? undefined : live;
     if (halfRestored) await docker.getContainer(halfRestored.Id).stop({ t: config.stopTimeout }).catch(() => undefined);
     // Known to be stopped now; the unfinished restore stays recorded until a restore finishes.
-    await updateRunState(store, name, ({ held: _h, ...rest }) => rest).catch(() => undefined);
+    await updatePending(store, name, { held: undefined }).catch(() => undefined);
     const wayOut = unfinishedRestoreWayOut({ id: chosen.id, ...(safety ?? unfinishedSafety ? { safety: (safety ?? unfinishedSafety) as string } : {}) });
     throw endOf(err, ctx.signal, `the restore stopped half way and ${name} is left stopped with half-restored data: ${wayOut}`);
   } finally {
     await cleanup.run();
   }
+}
+
+/**
+ * The restore stands: the held record goes, and the unfinished-restore record too once every path it
+ * was changing has been put back (one a forced partial restore left stays recorded).
+ */
+async function finishRestoring(store: Store, container: string, restored: string[]): Promise<void> {
+  const { restoring } = await readPending(store, container);
+  const left = restoring?.paths.filter((p) => !restored.includes(p)) ?? [];
+  await updatePending(store, container, { held: undefined, restoring: restoring && left.length > 0 ? { ...restoring, paths: left } : undefined });
 }
 
 /** Paths of the directories among `records` that `where` selects. */
@@ -245,8 +267,14 @@ async function fileMountsInside(ctx: RunContext, info: ContainerInfo, path: stri
   return files;
 }
 
-/** The paths the restore will make equal to the snapshot: the ones it holds (or the one --path names), never a system path. */
-function selectPaths(manifest: Manifest, options: RestoreOptions): PathRecord[] {
+/**
+ * The paths the restore will make equal to the snapshot: the ones it holds (or the one --path names).
+ * The snapshot's manifest says which paths those are, and a store is not to be trusted further than
+ * needed: only Open WebUI's own paths, the paths this host is configured to back up
+ * (OWUI_BACKUP_PATHS) and the one named with --path are written; never a system path, and never a
+ * path inside another one (a symlink restored with the outer one could send the inner one elsewhere).
+ */
+function selectPaths(manifest: Manifest, options: RestoreOptions, configured: readonly string[]): PathRecord[] {
   const present = manifest.paths.filter((p) => p.present && p.archive);
   let selected = present;
   if (options.path) {
@@ -256,9 +284,17 @@ function selectPaths(manifest: Manifest, options: RestoreOptions): PathRecord[] 
       throw new UsageError(`snapshot ${manifest.id} has no path ${options.path}; it has ${present.map((p) => p.path).join(", ") || "none"}`);
     }
   }
+  const allowed = new Set<string>([...DEFAULT_PATHS, ...configured, ...(options.path ? [options.path.replace(/(.)\/+$/, "$1")] : [])]);
   for (const record of selected) {
     const problem = systemPathProblem(record.path);
     if (problem) throw new UsageError(`snapshot ${manifest.id} holds ${record.path}, which is not restored: ${problem}; restore the other paths one by one with --path`);
+    if (!allowed.has(record.path)) {
+      throw new UsageError(
+        `snapshot ${manifest.id} holds ${record.path}, which is not one of Open WebUI's paths: restore it with --path ${record.path} if you backed it up on purpose (or set OWUI_BACKUP_PATHS)`,
+      );
+    }
+    const outer = selected.find((other) => other !== record && record.path.startsWith(`${other.path.replace(/\/$/, "")}/`));
+    if (outer) throw new UsageError(`snapshot ${manifest.id} holds ${record.path} inside ${outer.path}; restore them one by one with --path`);
   }
   return selected;
 }

@@ -62,8 +62,16 @@ export async function resolveSnapshot(store: Store, ref: string, container: stri
   if (ref === "latest") {
     const { snapshots, unreadable } = await readCatalog(store);
     const latest = snapshots.find((s) => s.container.name === container && s.trigger !== "pre-restore");
-    // A manifest that cannot be read may be the newest snapshot: "latest" must not quietly mean an older one.
-    const newer = unreadable.filter((u) => !latest || u.id > latest.id).sort((a, b) => b.id.localeCompare(a.id))[0];
+    // A manifest that cannot be read may be the newest snapshot: "latest" must not quietly mean an older
+    // one. Its owner record says whose it is when a backup wrote it; one of another container is no matter.
+    const candidates = unreadable.filter((u) => !latest || u.id > latest.id).sort((a, b) => b.id.localeCompare(a.id));
+    let newer: (typeof unreadable)[number] | undefined;
+    for (const u of candidates) {
+      if (((await writtenFor(store, u.id)) ?? container) === container) {
+        newer = u;
+        break;
+      }
+    }
     if (newer) {
       throw new FailureError(
         `snapshot ${newer.id} may be the latest, but its manifest cannot be read (${newer.error}); ` +
@@ -92,6 +100,13 @@ export async function resolveSnapshot(store: Store, ref: string, container: stri
   } catch (err) {
     throw new FailureError((err as Error).message);
   }
+}
+
+/** The container a snapshot was written for, from its owner record (`backup <container>`), if it says. */
+async function writtenFor(store: Store, id: string): Promise<string | undefined> {
+  const owner = (await readJsonObject(store, layout.owner(id)).catch(() => undefined)) as Partial<Owner> | undefined;
+  const match = /^backup (\S+)$/.exec(owner?.command ?? "");
+  return match?.[1];
 }
 
 /** Everything the store holds for snapshots: their objects and the chunks they share. */

@@ -136,7 +136,9 @@ function admitFor(ctx: ArchiveContext, planned: PlannedPath): (header: TarHeader
   const policy = createEntryPolicy(path.basename(planned.path), planned.type);
   return (header) => {
     try {
-      return policy(header);
+      const admitted = policy(header);
+      if (!admitted) ctx.log.warn({ path: planned.path }, `left out of the snapshot: ${JSON.stringify(header.name)} is a ${header.type}, which holds no data`);
+      return admitted;
     } catch (err) {
       if (!(err instanceof UnsafeEntryError)) throw err;
       ctx.log.warn({ path: planned.path }, `left out of the snapshot: ${err.message}`);

@@ -39,9 +39,13 @@ export async function restorePath(
   const admit = createEntryPolicy(path.basename(record.path), record.type);
   const parent = path.dirname(record.path);
   const expander = await openChunkExpander(ctx.store, manifest, record, signal);
+  const skipped = new Set<string>();
   const onEntry = async (header: TarHeader): Promise<EntryAction> => {
     const full = expander?.entry(header);
-    if (skip.includes(path.join(parent, header.name.replace(/\/+$/, "")))) {
+    const name = path.normalize(header.name.replace(/\/+$/, ""));
+    // A hard link to a skipped file would link to the host's file (or fail half-way): left out too.
+    if (skip.includes(path.join(parent, name)) || (header.type === "link" && skipped.has(path.normalize(header.linkname ?? "")))) {
+      skipped.add(name);
       // Its chunks are still taken, in order, so the next chunked file gets its own.
       if (full) for await (const _ of full.body);
       return { action: "drop" };

@@ -11,6 +11,7 @@
  *   snapshots/<id>/manifest.json          written last: a snapshot exists only when this does
  *   locks/<container>.json                one run at a time per container and store
  *   state/<container>.json                last success and last failure, for `status`
+ *   state/<container>.pending.json        a pause, stop or restore a run began and has not finished (state/pending.ts)
  *   pins/<container>.json                 the snapshot retention keeps for the watcher (last before an image change)
  */
 export const SNAPSHOTS_PREFIX = "snapshots/";
@@ -23,6 +24,7 @@ export const layout = {
   object: (id: string, name: string) => `${SNAPSHOTS_PREFIX}${id}/${name}`,
   lock: (container: string) => `locks/${container}.json`,
   state: (container: string) => `state/${container}.json`,
+  pending: (container: string) => `state/${container}.pending.json`,
   pin: (container: string) => `pins/${container}.json`,
   chunks: (container: string) => `${CHUNKS_PREFIX}${container}/`,
 };

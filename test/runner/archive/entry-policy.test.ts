@@ -14,9 +14,19 @@ import { rawTar, type RawEntry } from "../../helpers/raw-tar.js";
 const header = (name: string, type: string | null = "file", extra: Partial<TarHeader> = {}) =>
   ({ name, type, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: new Date(0), linkname: null, ...extra }) as unknown as TarHeader;
 
+/** The policy for an archive of a directory `data`, for headers it must admit. */
+function policyFor(root = "data", rootType: "directory" | "file" = "directory") {
+  const policy = createEntryPolicy(root, rootType);
+  return (h: TarHeader) => {
+    const out = policy(h);
+    if (!out) throw new Error(`${h.name} was left out`);
+    return out;
+  };
+}
+
 describe("entry policy: what a snapshot may hold and a restore may write", () => {
   it("accepts what Docker's archives hold and rebuilds each header from the allowed fields alone", () => {
-    const admit = createEntryPolicy("data", "directory");
+    const admit = policyFor();
     expect(admit(header("data/", "directory", { mode: 0o2775, uname: "root", gname: "root" } as Partial<TarHeader>))).toMatchObject({
       name: "data",
       type: "directory",
@@ -37,8 +47,6 @@ describe("entry policy: what a snapshot may hold and a restore may write", () =>
     ["an unknown typeflag", header("data/x", null, { mode: 0o120777, linkname: "/app" }), /has an unknown typeflag/],
     ["a character device", header("data/tty", "character-device"), /is a character-device/],
     ["a block device", header("data/sda", "block-device"), /is a block-device/],
-    ["a fifo", header("data/p", "fifo"), /is a fifo/],
-    ["a contiguous file", header("data/c", "contiguous-file"), /is a contiguous-file/],
     ["GNU.sparse.name", header("data/f", "file", { pax: { "GNU.sparse.name": "../evil" } }), /carries the pax record GNU.sparse.name/],
     ["an unknown pax record", header("data/f", "file", { pax: { "SCHILY.devmajor": "1" } }), /carries the pax record SCHILY.devmajor/],
     ["an absolute name", header("/etc/passwd"), /escapes the archive root/],
@@ -58,7 +66,7 @@ describe("entry policy: what a snapshot may hold and a restore may write", () =>
   });
 
   it("refuses writing through a symlink, or through a hard link to one", () => {
-    const admit = createEntryPolicy("data", "directory");
+    const admit = policyFor();
     admit(header("data/s", "symlink", { linkname: "/" }));
     expect(() => admit(header("data/s/etc/cron.d/x"))).toThrow(/through the symbolic link data\/s/);
     expect(() => admit(header("data/h", "link", { linkname: "data/s" }))).toThrow(/not a regular file earlier/);
@@ -67,9 +75,39 @@ describe("entry policy: what a snapshot may hold and a restore may write", () =>
     expect(() => admit(header("data/s/x"))).toThrow(/through the symbolic link/);
   });
 
+  it("refuses a hard link through a directory the archive later replaced by a symlink", () => {
+    const admit = policyFor();
+    admit(header("data/a", "directory"));
+    admit(header("data/a/shadow", "file"));
+    admit(header("data/a", "symlink", { linkname: "/etc" }));
+    expect(() => admit(header("data/h", "link", { linkname: "data/a/shadow" }))).toThrow(/through the symbolic link data\/a/);
+  });
+
+  it("forgets the files of a directory replaced by a file: a hard link to one is refused", () => {
+    const admit = policyFor();
+    admit(header("data/a", "directory"));
+    admit(header("data/a/f", "file"));
+    admit(header("data/a", "file"));
+    expect(() => admit(header("data/h", "link", { linkname: "data/a/f" }))).toThrow(/not a regular file earlier/);
+  });
+
+  it("keeps owner ids too large for the ustar header, in pax records (OpenShift's uids)", () => {
+    const admit = policyFor();
+    const out = admit(header("data/f", "file", { uid: 0, gid: 0, pax: { uid: "1000680000", gid: "1000680000" } }));
+    expect(out).toMatchObject({ uid: 1000680000, gid: 1000680000, pax: { uid: "1000680000", gid: "1000680000" } });
+    expect(admit(header("data/g", "file", { uid: 1000, gid: 1000 })).pax).toBeUndefined();
+    expect(() => admit(header("data/x", "file", { pax: { uid: "-1" } }))).toThrow(/invalid owner/);
+  });
+
+  it("old snapshots: a contiguous file is a file, a fifo is left out", () => {
+    const policy = createEntryPolicy("data", "directory");
+    expect(policy(header("data/c", "contiguous-file", { size: 4 }))).toMatchObject({ type: "file", size: 4 });
+    expect(policy(header("data/p", "fifo"))).toBeUndefined();
+  });
+
   it("a file path holds that one file (or a symlink), nothing else", () => {
-    expect(createEntryPolicy(".webui_secret_key", "file")(header(".webui_secret_key", "file", { size: 3 })).size).toBe(3);
-    expect(createEntryPolicy(".webui_secret_key", "file")(header(".webui_secret_key", "symlink", { linkname: "/run/secrets/k" })).type).toBe("symlink");
+    expect(policyFor(".webui_secret_key", "file")(header(".webui_secret_key", "file", { size: 3 })).size).toBe(3);
+    expect(policyFor(".webui_secret_key", "file")(header(".webui_secret_key", "symlink", { linkname: "/run/secrets/k" })).type).toBe("symlink");
     expect(() => createEntryPolicy(".webui_secret_key", "file")(header(".webui_secret_key/x", "file"))).toThrow(/single file/);
     expect(() => createEntryPolicy(".webui_secret_key", "file")(header(".webui_secret_key", "directory"))).toThrow(/single file/);
   });
@@ -156,6 +194,14 @@ function craftedEntry(r: ReturnType<typeof random>): RawEntry {
   return entry;
 }
 
+/** Only the four kinds of entry, over a handful of names: replacements, links through links, links to links. */
+const TANGLE_NAMES = ["data/a", "data/a/b", "data/a/b/c", "data/h", "data/s", "data/s/x"];
+const TANGLE_LINKS = ["data/a/b", "data/a", "/etc", "data/a/b/c", "data/s/x", "a", "..", "data/h"];
+function tangledEntry(r: ReturnType<typeof random>): RawEntry {
+  const typeflag = r.pick(["0", "1", "2", "5"]);
+  return { name: r.pick(TANGLE_NAMES), typeflag, mode: 0o755, ...(typeflag === "1" || typeflag === "2" ? { linkname: r.pick(TANGLE_LINKS) } : {}), body: typeflag === "0" ? Buffer.from("x") : Buffer.alloc(0) };
+}
+
 /** Archives an honest writer makes: the policy must let them through whole. */
 function benignEntries(r: ReturnType<typeof random>): RawEntry[] {
   const entries: RawEntry[] = [{ name: "data/", typeflag: "5", mode: 0o755 }];
@@ -213,7 +259,7 @@ function problemsOf(entries: GoEntry[]): string[] {
     if (!["0", "1", "2", "5"].includes(e.typeflag)) problems.push(`${at}: typeflag ${JSON.stringify(e.typeflag)}`);
     if (name !== ROOT && !name.startsWith(`${ROOT}/`)) problems.push(`${at}: outside the root`);
     if (name.startsWith("/") || name.split("/").includes("..")) problems.push(`${at}: escapes`);
-    const extra = Object.keys(e.pax ?? {}).filter((k) => k !== "path" && k !== "linkpath");
+    const extra = Object.keys(e.pax ?? {}).filter((k) => !["path", "linkpath", "uid", "gid"].includes(k));
     if (extra.length > 0) problems.push(`${at}: pax records ${extra.join(", ")}`);
     if (e.devmajor !== 0 || e.devminor !== 0) problems.push(`${at}: device numbers`);
     if (e.uname || e.gname) problems.push(`${at}: owner names`);
@@ -226,7 +272,14 @@ function problemsOf(entries: GoEntry[]): string[] {
       if (target === ".." || target.startsWith("../")) problems.push(`${at}: symlink leaves the restore directory`);
     }
     if (e.typeflag === "1" && !files.has(e.linkname)) problems.push(`${at}: hard link to ${JSON.stringify(e.linkname)}`);
+    if (e.typeflag === "1") {
+      for (let dir = posix.dirname(e.linkname); dir !== "." && dir !== "/"; dir = posix.dirname(dir)) {
+        if (symlinks.has(dir)) problems.push(`${at}: hard link through the symlink ${dir}`);
+      }
+    }
+    if (e.typeflag !== "5") for (const f of [...files]) if (f.startsWith(`${name}/`)) files.delete(f);
     if (e.typeflag === "0" || e.typeflag === "1") files.add(name);
+    else files.delete(name);
     if (e.typeflag === "2") symlinks.add(name);
   }
   return problems;
@@ -246,7 +299,10 @@ describe("entry policy fuzz: crafted headers, read back by Go's archive/tar", ()
     for (let seed = 1; seed <= 3000; seed++) {
       const r = random(seed);
       const benign = seed % 5 === 0;
-      const entries = benign ? benignEntries(r) : [{ name: "data/", typeflag: "5", mode: 0o755 }, ...Array.from({ length: 1 + Math.floor(r.next() * 6) }, () => craftedEntry(r))];
+      const tangled = seed % 5 === 1;
+      const entries = benign
+        ? benignEntries(r)
+        : [{ name: "data/", typeflag: "5", mode: 0o755 }, ...Array.from({ length: 1 + Math.floor(r.next() * (tangled ? 10 : 6)) }, () => (tangled ? tangledEntry(r) : craftedEntry(r)))];
       const input = rawTar(entries);
       cases.push({ seed, benign, input, ...(await throughRestore(input)) });
     }

@@ -146,10 +146,10 @@ describe("a damaged chunk already in the store is written again, never reference
     }
     return stored;
   };
-  const backUp = async (store: LocalStore, content: Buffer, known = new Map<string, number>()) => {
+  const backUp = async (store: LocalStore, content: Buffer, known = new Map<string, number>(), level = 1) => {
     const chunks = new ChunkStore(store, "c");
     const damaged: string[] = [];
-    const writer = new ChunkWriter(chunks, await chunks.listStored(), { level: 1, signal, knownSizes: known, onDamaged: (key) => damaged.push(key) });
+    const writer = new ChunkWriter(chunks, await chunks.listStored(), { level, signal, knownSizes: known, onDamaged: (key) => damaged.push(key) });
     const index = await writer.index([await writer.addFile("data/f", content.length, pieces(content))]);
     return { writer, index, damaged, chunks };
   };
@@ -178,6 +178,17 @@ describe("a damaged chunk already in the store is written again, never reference
     expect(second.writer.stats.newChunks).toBe(damaged.length);
     await readsBack(second.chunks, second.index, content);
     // The first snapshot's references are healed too: same key, same form, same size.
+    await readsBack(first.chunks, first.index, content);
+  });
+
+  it("a gzip chunk healed at another compression level still serves the snapshots that recorded its old size", async () => {
+    const store = newStore();
+    const content = text(2 * CHUNK_BYTES);
+    const first = await backUp(store, content, new Map(), 9);
+    await damage(store, flip(200));
+    const second = await backUp(store, content, new Map(), 1);
+    expect(second.damaged).toHaveLength(2);
+    expect(second.index.files[0]!.chunks[0]!.stored).not.toBe(first.index.files[0]!.chunks[0]!.stored);
     await readsBack(first.chunks, first.index, content);
   });
 
