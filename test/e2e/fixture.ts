@@ -99,6 +99,22 @@ db.execute("CREATE TABLE chat (id INTEGER PRIMARY KEY, title TEXT, chat TEXT)")
 db.executemany("INSERT INTO chat (title, chat) VALUES (?, ?)", [(f"chat {i}", "{}" * i) for i in range(500)])
 db.close()`;
 
+/** Adds `megabytes` rows of 1 MiB random blobs to webui.db (a large, incompressible database). */
+export function addBlobs(name: string, megabytes: number): void {
+  py(
+    name,
+    String.raw`import os, sqlite3, sys
+db = sqlite3.connect("/app/backend/data/webui.db", isolation_level=None)
+db.execute("CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, data BLOB)")
+db.execute("BEGIN")
+for i in range(int(sys.argv[1])):
+    db.execute("INSERT INTO blobs (data) VALUES (?)", (os.urandom(1 << 20),))
+db.execute("COMMIT")
+db.close()`,
+    String(megabytes),
+  );
+}
+
 /** Runs python3 code inside the container; returns its stdout. */
 export function py(name: string, code: string, ...args: string[]): string {
   return docker("exec", name, "python3", "-c", code, ...args);

@@ -3,28 +3,20 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithout } from "../helpers/tools.js";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli, startCli } from "../helpers/cli.js";
-import { docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
+import { addBlobs, docker, inspect, py, removeFixture, startFixture, tree, type Fixture } from "./fixture.js";
 
 /** Findings of the fault matrix (issue 12): damaged chunks, system paths, unreadable manifests, kernel filesystems, full stores, empty flags. */
-const BLOBS = String.raw`
-import os, sqlite3
-db = sqlite3.connect("/app/backend/data/webui.db", isolation_level=None)
-db.execute("CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, data BLOB)")
-for i in range(8):
-    db.execute("INSERT INTO blobs (data) VALUES (?)", (os.urandom(1 << 20),))
-db.close()
-`;
 const state = (name: string) => inspect(name, "{{.State.Status}} paused={{.State.Paused}} {{.State.StartedAt}}");
 const tempFiles = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => path.basename(f).startsWith(".tmp-"));
-const canMount = process.getuid?.() === 0 || Boolean(process.env.CI);
 
 describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found", () => {
   let fixture: Fixture;
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
-    py(fixture.name, BLOBS);
+    addBlobs(fixture.name, 8);
   });
   afterAll(() => fixture && removeFixture(fixture));
 
@@ -141,7 +133,7 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
     }
   });
 
-  it.skipIf(!canMount)("a store already 100% full: one line saying so, nothing left behind, for backups, copies and --copy-to", async () => {
+  it.skipIf(skipWithout(["mount", "dd"], { root: true }))("a store already 100% full: one line saying so, nothing left behind, for backups, copies and --copy-to", async () => {
     const mount = fs.mkdtempSync(path.join(os.tmpdir(), "owui-full-"));
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]);
     try {

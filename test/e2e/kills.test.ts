@@ -4,24 +4,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli, startCli } from "../helpers/cli.js";
-import { docker, inspect, py, removeFixture, startFixture, waitFor, type Fixture } from "./fixture.js";
+import { addBlobs, docker, inspect, py, removeFixture, startFixture, waitFor, type Fixture } from "./fixture.js";
 
 /**
  * Runs killed outright (SIGKILL: no cleanup at all) and interrupted (SIGINT/SIGTERM) at each step:
  * what they leave is found and set right by the next run, `status` and the watcher, and a half-done
  * restore is never backed up as if it were data.
  */
-const BIG_DB = String.raw`
-import os, sqlite3
-db = sqlite3.connect("/app/backend/data/webui.db", isolation_level=None)
-db.execute("CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, data BLOB)")
-db.execute("BEGIN")
-for i in range(200):
-    db.execute("INSERT INTO blobs (data) VALUES (?)", (os.urandom(1 << 20),))
-db.execute("COMMIT")
-db.close()
-`;
-
 const stagingDirs = (name: string) => docker("exec", name, "sh", "-c", "ls -d /tmp/owui-backup-* 2>/dev/null || true").split("\n").filter(Boolean);
 const verifyDirs = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("owui-verify-"));
 /** What the store records as begun and not finished: state/<name>.pending.json. */
@@ -55,7 +44,7 @@ describe.skipIf(requireDockerOrSkip())("runs killed outright leave nothing that 
   let fixture: Fixture;
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
-    py(fixture.name, BIG_DB);
+    addBlobs(fixture.name, 200);
   });
   afterAll(() => fixture && removeFixture(fixture));
 
@@ -166,7 +155,7 @@ describe.skipIf(requireDockerOrSkip())("SIGINT and SIGTERM at every step of a re
   let base: string;
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
-    py(fixture.name, BIG_DB);
+    addBlobs(fixture.name, 200);
     base = lastLine((await runCli(["backup"], fixture.env)).stdout);
   });
   afterAll(() => fixture && removeFixture(fixture));

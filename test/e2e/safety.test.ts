@@ -7,19 +7,7 @@ import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli, startCli } from "../helpers/cli.js";
-import { docker, inspect, NEWER_IMAGE, py, removeFixture, rerunFixture, startFixture, waitFor, type Fixture } from "./fixture.js";
-
-const BIG_DB = String.raw`
-import os, sqlite3
-db = sqlite3.connect("/app/backend/data/webui.db", isolation_level=None)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, data BLOB)")
-db.execute("BEGIN")
-for i in range(300):
-    db.execute("INSERT INTO blobs (data) VALUES (?)", (os.urandom(1 << 20),))
-db.execute("COMMIT")
-db.close()
-`;
+import { addBlobs, docker, inspect, NEWER_IMAGE, py, removeFixture, rerunFixture, startFixture, waitFor, type Fixture } from "./fixture.js";
 
 const state = (name: string) => inspect(name, "{{.State.Status}} paused={{.State.Paused}} {{.State.StartedAt}}");
 const listIds = async (env: Record<string, string>) => (JSON.parse((await runCli(["list", "--json"], env)).stdout) as { id: string }[]).map((s) => s.id);
@@ -112,7 +100,7 @@ describe.skipIf(requireDockerOrSkip())("interrupted and concurrent runs", () => 
   let fixture: Fixture;
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
-    py(fixture.name, BIG_DB);
+    addBlobs(fixture.name, 300);
   });
   afterAll(() => fixture && removeFixture(fixture));
 

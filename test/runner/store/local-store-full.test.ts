@@ -4,13 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithout } from "../../helpers/tools.js";
 import { FailureError } from "../../../runner/src/errors.js";
 import { LocalStore } from "../../../runner/src/store/local/local-store.js";
 
-// A full disk is a real tmpfs filled to the last block; mounting one needs root, which CI has (there it never skips).
-const canMount = process.getuid?.() === 0 || Boolean(process.env.CI);
 
-describe.skipIf(!canMount)("a local store on a full disk: every write path gives one line and leaves nothing", () => {
+describe.skipIf(skipWithout(["mount", "dd"], { root: true }))("a local store on a full disk: every write path gives one line and leaves nothing", () => {
   let mount: string;
   let store: LocalStore;
   beforeAll(() => {
