@@ -19,6 +19,8 @@ export interface BackupBucketArgs {
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
   /** false: `pulumi destroy` leaves the bucket, its settings and every snapshot in it. */
   destroyBucket: boolean;
+  /** bucketName exists already (kept by an earlier destroy): it is imported, not created. */
+  existing?: boolean;
   tags?: Record<string, string>;
 }
 
@@ -42,6 +44,8 @@ export class BackupBucket extends pulumi.ComponentResource {
   public readonly secretAccessKey: pulumi.Output<string>;
   /** True when `pulumi destroy` keeps the bucket. */
   public readonly keptOnDestroy: boolean;
+  /** The runner's IAM policy: what the runner container waits for. */
+  public readonly runnerPolicy: aws.iam.UserPolicy;
 
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("owui-backup:index:BackupBucket", name, {}, opts);
@@ -58,7 +62,8 @@ export class BackupBucket extends pulumi.ComponentResource {
         forceDestroy: args.destroyBucket,
         tags: args.tags,
       },
-      keep,
+      // A kept bucket taken over again (BucketAlreadyOwnedByYou otherwise); its settings are applied anew.
+      { ...keep, ...(args.existing && args.bucketName ? { import: args.bucketName } : {}) },
     );
     const bucketId = bucket.id;
 
@@ -130,7 +135,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     }
 
     const user = new aws.iam.User(`${name}-runner`, { path: "/owui-backup/", tags: args.tags }, { parent: this });
-    new aws.iam.UserPolicy(
+    this.runnerPolicy = new aws.iam.UserPolicy(
       `${name}-runner`,
       { user: user.name, policy: bucket.arn.apply((arn) => JSON.stringify(runnerPolicy(arn, args.prefix, args.kmsKeyArn))) },
       { parent: this },

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -71,6 +72,8 @@ const awsStorage = z.strictObject({
     .optional(),
   /** false (default): `pulumi destroy` leaves the bucket and every snapshot in it. */
   destroyBucket: z.boolean().default(false),
+  /** The bucket (bucketName) exists already, e.g. kept by an earlier `pulumi destroy`: adopt it instead of creating it. */
+  existing: z.boolean().default(false),
 });
 
 const s3Storage = z.strictObject({
@@ -147,6 +150,8 @@ export interface StackConfig {
   hostDataDir: string;
   /** Base image of the runner (a Node LTS slim image). */
   nodeImage: string;
+  /** The platform to build the runner image for (os/arch): configured, else the engine's own; undefined when unknown. */
+  platform?: string;
   storage: StorageConfig;
   schedule: ScheduleConfig;
   retention: RetentionConfig;
@@ -163,6 +168,12 @@ export interface HostFacts {
   gid?: number;
   /** Owner and group of a local socket file, when it can be read. */
   socketOwner?: (socket: string) => { uid: number; gid: number } | undefined;
+  /** The directory of Pulumi.yaml: relative paths in the stack's configuration are relative to it. */
+  projectRoot: string;
+  /** The docker CLI's current context's endpoint (Colima, Docker Desktop contexts), when it can be read. */
+  dockerContextHost?: () => string | undefined;
+  /** The engine's os/arch (`docker version`), when it can be asked. */
+  enginePlatform?: (dockerHost: string | undefined) => string | undefined;
 }
 
 /** The raw values, as `pulumi.Config` gives them: strings for simple keys, parsed objects for structured ones. */
@@ -212,20 +223,39 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
 
   const container = text("container", z.string().regex(CONTAINER_NAME, "expected a container name such as open-webui"), "open-webui");
   const runnerName = text("runnerName", z.string().regex(CONTAINER_NAME, "expected a container name"), `owui-backup-runner-${raw.stack}`);
-  // One engine for the provider and the schedule: ours, else the provider's, else the environment's.
-  const dockerHostRaw = raw.get("dockerHost") || raw.dockerProviderHost || facts.env.DOCKER_HOST;
+  // One engine for the provider and the schedule: ours, else the provider's, else the environment's, else
+  // the docker CLI's current context (the schedule's `docker exec` would follow it; the provider would not).
+  const contextHost = () => {
+    const host = facts.dockerContextHost?.();
+    return host && host !== "unix:///var/run/docker.sock" ? host : undefined;
+  };
+  const dockerHostRaw = raw.get("dockerHost") || raw.dockerProviderHost || facts.env.DOCKER_HOST || contextHost();
   const dockerHost = dockerHostRaw
     ? parse(ns, "dockerHost", z.string().regex(/^(unix|tcp|ssh|npipe):\/\/[^\s%'"]+$/, "expected unix://, tcp://, ssh:// or npipe:// followed by an address (no quotes or %)"), dockerHostRaw)
     : undefined;
   const dockerSocket = text("dockerSocket", z.string().regex(/^\/\S*$/, "expected an absolute path on the Docker host"), socketOf(dockerHost));
   const nodeImage = text("nodeImage", z.string().regex(/^[a-z0-9][\w./:@-]*$/, "expected an image reference such as node:24-slim"), "node:24-slim");
+  const platformRaw = raw.get("platform");
+  // The image runs on the engine, not here: a Mac building for an amd64 NAS needs linux/amd64.
+  const platform = platformRaw
+    ? parse(ns, "platform", z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, "expected os/arch such as linux/amd64 or linux/arm64"), platformRaw)
+    : facts.enginePlatform?.(dockerHost);
 
   const storageValue = raw.getObject("storage") ?? { kind: "local" };
   const parsedStorage = parse(ns, "storage", storage, storageValue);
+  // Relative to the project (Pulumi.yaml), not to where the engine runs the program (infra/).
   const resolvedStorage =
     parsedStorage.kind === "local"
-      ? { ...parsedStorage, path: path.resolve(expandHome(parsedStorage.path ?? defaultLocalStore(facts), facts)) }
+      ? { ...parsedStorage, path: path.resolve(facts.projectRoot, expandHome(parsedStorage.path ?? defaultLocalStore(facts), facts)) }
       : parsedStorage;
+  if (resolvedStorage.kind === "aws" && resolvedStorage.objectLock && resolvedStorage.destroyBucket) {
+    throw new ConfigError(
+      `${ns}:storage.destroyBucket: cannot be true with storage.objectLock: S3 keeps locked versions until their retention ends (COMPLIANCE: for anyone), so destroy could never delete the bucket; drop one of the two`,
+    );
+  }
+  if (resolvedStorage.kind === "aws" && resolvedStorage.existing && !resolvedStorage.bucketName) {
+    throw new ConfigError(`${ns}:storage.existing: needs storage.bucketName, the bucket to adopt`);
+  }
 
   const parsedSchedule = parse(ns, "schedule", schedule, raw.getObject("schedule"));
   const kind = parsedSchedule.kind ?? defaultScheduleKind(facts.platform);
@@ -252,6 +282,7 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     dockerSocket,
     hostDataDir: defaultLocalStore(facts),
     nodeImage,
+    ...(platform ? { platform } : {}),
     storage: resolvedStorage,
     schedule: {
       kind,
@@ -266,10 +297,33 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   };
 }
 
+/** The directory holding Pulumi.yaml, from `from` upwards (the engine runs the program in infra/). */
+export function findProjectRoot(from = process.cwd()): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from);
+  }
+}
+
+/** What the docker CLI prints, or undefined when it cannot be asked (no CLI, no engine). */
+function dockerCli(args: string[]): string | undefined {
+  try {
+    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 15_000 }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Facts about the machine running `pulumi up`. */
 export function readHostFacts(): HostFacts {
   const info = process.platform === "win32" ? undefined : os.userInfo();
   return {
+    projectRoot: findProjectRoot(),
+    dockerContextHost: () => dockerCli(["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]),
+    enginePlatform: (dockerHost) => {
+      const server = dockerCli([...(dockerHost ? ["-H", dockerHost] : []), "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"]);
+      return server && /^[a-z0-9]+\/[a-z0-9]+$/.test(server) ? server : undefined;
+    },
     platform: process.platform,
     homedir: os.homedir(),
     env: process.env,

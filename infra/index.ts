@@ -45,6 +45,7 @@ const bucket =
         transition: storage.transition,
         objectLock: storage.objectLock,
         destroyBucket: storage.destroyBucket,
+        existing: storage.existing,
         tags,
       })
     : undefined;
@@ -74,27 +75,29 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   // The watcher: backs up on changes to the container; the schedule execs scheduled backups beside it.
   command: ["owui-backup", "watch"],
   storeUrl: settings.storeUrl,
+  platform: config.platform,
+  dependsOn: bucket ? [bucket.runnerPolicy] : [],
 }, onEngine);
 
 const schedule = new Schedule(`${config.project}-${config.stack}-schedule`, {
   kind: config.schedule.kind,
   project: config.project,
   stack: config.stack,
-  runnerName: runner.containerName,
+  runnerName: config.runnerName,
   container: config.container,
   dockerHost: config.dockerHost,
   time: config.schedule.time,
   cron: config.schedule.cron,
   bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
   systemdScope: config.schedule.systemdScope,
-});
+}, { dependsOn: [runner.container] });
 
 export const storeUrl = settings.storeUrl;
 export const bucketName = bucket?.bucketName;
 export const bucketArn = bucket?.bucketArn;
 export const bucketOnDestroy = bucket
   ? bucket.keptOnDestroy
-    ? "kept: pulumi destroy leaves the bucket and every snapshot (storage.destroyBucket: true to delete them)"
+    ? pulumi.interpolate`kept: pulumi destroy leaves bucket ${bucket.bucketName} and every snapshot; to use it again after a destroy: npm run pulumi -- config set --path owui-backup:storage.bucketName ${bucket.bucketName} && npm run pulumi -- config set --path owui-backup:storage.existing true && npm run up`
     : "deleted with every snapshot on pulumi destroy (storage.destroyBucket is true)"
   : undefined;
 export const runnerContainer = runner.containerName;

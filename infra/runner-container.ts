@@ -37,6 +37,10 @@ export interface RunnerContainerArgs {
   command: string[];
   /** Store URL, without credentials (a label). */
   storeUrl: pulumi.Input<string>;
+  /** os/arch of the engine the image runs on; undefined: the builder's default. */
+  platform?: string;
+  /** What must exist before the container starts (an aws stack's IAM policy: its key cannot work before). */
+  dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -46,6 +50,8 @@ export interface RunnerContainerArgs {
  */
 export class RunnerContainer extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  /** The container itself: what the schedule waits for. */
+  public readonly container: docker.Container;
   public readonly imageId: pulumi.Output<string>;
 
   constructor(name: string, args: RunnerContainerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,6 +69,7 @@ export class RunnerContainer extends pulumi.ComponentResource {
           context: root,
           dockerfile: path.join(root, "runner", "Dockerfile"),
           args: { NODE_IMAGE: args.nodeImage },
+          ...(args.platform ? { platform: args.platform } : {}),
         },
       },
       { parent: this },
@@ -103,9 +110,10 @@ export class RunnerContainer extends pulumi.ComponentResource {
         logOpts: { "max-size": "10m", "max-file": "3" },
       },
       // A fixed name: the old container must be gone before its replacement can take the name.
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn ?? [] },
     );
 
+    this.container = container;
     this.containerName = container.name;
     this.imageId = image.repoDigest;
     this.registerOutputs({ containerName: this.containerName, imageId: this.imageId });

@@ -6,10 +6,8 @@ import { describeSchedule, type ScheduledBackup } from "./schedule/scheduled-bac
 import { systemdCreateScript, systemdDeleteScript, type SystemdScope } from "./schedule/systemd.js";
 import { encodePowerShell, POWERSHELL, windowsCreateScript, windowsDeleteScript } from "./schedule/windows-task.js";
 
-export interface ScheduleArgs extends Omit<ScheduledBackup, "runnerName"> {
+export interface ScheduleArgs extends ScheduledBackup {
   kind: ScheduleKind;
-  /** An output of the runner, so the schedule is made after the container exists. */
-  runnerName: pulumi.Input<string>;
   systemdScope: SystemdScope;
 }
 
@@ -42,9 +40,11 @@ export class Schedule extends pulumi.ComponentResource {
   constructor(name: string, args: ScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("owui-backup:index:Schedule", name, {}, opts);
     const { kind } = args;
-    const scheduled = pulumi.output(args.runnerName).apply((runnerName): ScheduledBackup => ({ ...args, runnerName }));
+    // Plain values from the configuration, never the runner's outputs: a replaced runner (any change
+    // under runner/) then leaves the schedule alone. `dependsOn` (opts) still makes it after the runner.
+    const scheduled: ScheduledBackup = args;
     if (kind !== "none") {
-      const scripts = scheduled.apply((s) => scheduleScripts(kind, s, args.systemdScope));
+      const scripts = scheduleScripts(kind, scheduled, args.systemdScope);
       new command.local.Command(
         `${name}-${kind}`,
         {
@@ -55,10 +55,11 @@ export class Schedule extends pulumi.ComponentResource {
           // would stay. As triggers, any change replaces the command: old delete first, then new create.
           triggers: [scripts.create, scripts.delete, scripts.interpreter],
         },
-        { parent: this, deleteBeforeReplace: true },
+        // The component's dependsOn (the runner container), on the command that needs it.
+        { parent: this, deleteBeforeReplace: true, ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}) },
       );
     }
-    this.summary = scheduled.apply((s) => describeSchedule(kind, s));
+    this.summary = pulumi.output(describeSchedule(kind, scheduled));
     this.registerOutputs({ summary: this.summary });
   }
 }

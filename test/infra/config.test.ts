@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { ConfigError, readStackConfig, type HostFacts } from "../../infra/config.js";
 
 /** A desktop Linux user with a rootful engine: the socket belongs to root, group docker (998). */
-const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketOwner: () => ({ uid: 0, gid: 998 }) };
+const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketOwner: () => ({ uid: 0, gid: 998 }), projectRoot: "/home/ada/owui-backup" };
 
 function read(values: Record<string, unknown>, facts: HostFacts = linuxUser, stack = "dev", dockerProviderHost?: string) {
   return readStackConfig(
@@ -30,6 +30,43 @@ function problem(values: Record<string, unknown>): string {
   throw new Error("accepted");
 }
 
+describe("stack configuration, as a real engine runs the program", () => {
+  test("a relative storage.path is relative to the project (Pulumi.yaml), not to infra/ where the engine runs the program", () => {
+    expect(read({ storage: { kind: "local", path: "./backups" } }).storage).toEqual({ kind: "local", path: "/home/ada/owui-backup/backups" });
+    expect(read({ storage: { kind: "local", path: "backups" } }).storage).toEqual({ kind: "local", path: "/home/ada/owui-backup/backups" });
+  });
+
+  test("the runner image is built for the engine's platform (a Mac with an amd64 NAS), or the configured one", () => {
+    const asked: (string | undefined)[] = [];
+    const facts = { ...linuxUser, enginePlatform: (host: string | undefined) => (asked.push(host), "linux/amd64") };
+    expect(read({ dockerHost: "ssh://ada@nas" }, facts).platform).toBe("linux/amd64");
+    expect(asked).toEqual(["ssh://ada@nas"]);
+    expect(read({ platform: "linux/arm64" }, facts).platform).toBe("linux/arm64");
+    expect(read({}, { ...linuxUser, enginePlatform: () => undefined }).platform).toBeUndefined();
+    expect(problem({ platform: "arm64" })).toBe('owui-backup:platform: expected os/arch such as linux/amd64 or linux/arm64');
+  });
+
+  test("with no dockerHost and no DOCKER_HOST, the docker CLI's current context decides (Colima, Docker Desktop)", () => {
+    const colima = { ...linuxUser, dockerContextHost: () => "unix:///home/ada/.colima/default/docker.sock" };
+    const c = read({}, colima);
+    expect(c.dockerHost).toBe("unix:///home/ada/.colima/default/docker.sock");
+    expect(c.dockerSocket).toBe("/home/ada/.colima/default/docker.sock");
+    expect(read({}, { ...linuxUser, dockerContextHost: () => "unix:///var/run/docker.sock" }).dockerHost).toBeUndefined();
+    expect(read({}, { ...colima, env: { DOCKER_HOST: "tcp://10.0.0.2:2375" } }).dockerHost).toBe("tcp://10.0.0.2:2375");
+  });
+
+  test("Object Lock with destroyBucket: refused, naming both keys (a locked bucket can never be destroyed)", () => {
+    expect(problem({ storage: { kind: "aws", objectLock: { mode: "GOVERNANCE", days: 30 }, destroyBucket: true } })).toMatch(
+      /^owui-backup:storage\.destroyBucket: cannot be true with storage\.objectLock: /,
+    );
+  });
+
+  test("an existing (kept) bucket is adopted by name", () => {
+    expect(read({ storage: { kind: "aws", bucketName: "my-owui-backups", existing: true } }).storage).toMatchObject({ bucketName: "my-owui-backups", existing: true });
+    expect(problem({ storage: { kind: "aws", existing: true } })).toBe("owui-backup:storage.existing: needs storage.bucketName, the bucket to adopt");
+  });
+});
+
 describe("stack configuration", () => {
   test("defaults: local store in the per-user data directory, cron daily 02:00 and 5 min after boot, runner as the user", () => {
     const c = read({});
@@ -44,7 +81,7 @@ describe("stack configuration", () => {
   });
 
   test("platform defaults: Task Scheduler on Windows, no uid mapping there; root gets system units", () => {
-    const win = read({}, { platform: "win32", homedir: "C:\\Users\\Ada", env: { LOCALAPPDATA: "C:\\Users\\Ada\\AppData\\Local" } });
+    const win = read({}, { platform: "win32", homedir: "C:\\Users\\Ada", env: { LOCALAPPDATA: "C:\\Users\\Ada\\AppData\\Local" }, projectRoot: "C:\\owui-backup" });
     expect(win.schedule.kind).toBe("windows");
     expect(win.runAs).toBeUndefined();
     expect(win.storage).toMatchObject({ path: expect.stringContaining("owui-backup") });
@@ -71,7 +108,7 @@ describe("stack configuration", () => {
   });
 
   test("aws and s3 storage keep their options and defaults", () => {
-    expect(read({ storage: { kind: "aws" } }).storage).toEqual({ kind: "aws", prefix: "open-webui", noncurrentVersionDays: 30, destroyBucket: false });
+    expect(read({ storage: { kind: "aws" } }).storage).toEqual({ kind: "aws", prefix: "open-webui", noncurrentVersionDays: 30, destroyBucket: false, existing: false });
     expect(read({ storage: { kind: "s3", endpoint: "https://s3.us-west-004.backblazeb2.com", bucket: "my-owui", region: "us-west-004" } }).storage).toEqual({
       kind: "s3",
       endpoint: "https://s3.us-west-004.backblazeb2.com",

@@ -19,6 +19,12 @@ export interface Registered {
   parentType?: string;
   /** Reference of an explicit provider (urn::id), when one was given. */
   provider?: string;
+  /** Types of the resources it depends on (dependsOn, and through its inputs). */
+  dependsOn: string[];
+  /** For each input, the types of the resources whose outputs it was made from. */
+  inputDependencies: Record<string, string[]>;
+  /** The physical id to adopt (the `import` option), when given. */
+  importId?: string;
 }
 
 export interface ProgramRun {
@@ -74,6 +80,11 @@ export async function runProgram(
         deleteBeforeReplace: req.getDeletebeforereplace() === true,
         parentType: parentUrn ? parentUrn.split("::")[2]?.split("$").at(-1) : undefined,
         provider: req.getProvider() || undefined,
+        dependsOn: (req.getDependenciesList() as string[]).map(typeOfUrn),
+        inputDependencies: Object.fromEntries(
+          [...(req.getPropertydependenciesMap().entries() as Iterable<[string, any]>)].map(([k, v]) => [k, (v.getUrnsList() as string[]).map(typeOfUrn)]),
+        ),
+        ...(req.getImportid() ? { importId: req.getImportid() as string } : {}),
       });
     }
     return register(req, (err: unknown, res: unknown) => {
@@ -107,6 +118,11 @@ export async function runProgram(
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The type in a URN (urn:pulumi:stack::project::parent$type::name). */
+function typeOfUrn(urn: string): string {
+  return urn.split("::")[2]?.split("$").at(-1) ?? urn;
+}
 
 /** Provider-computed outputs the program reads. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {

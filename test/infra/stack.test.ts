@@ -105,6 +105,33 @@ describe("dev stack: local store × cron", () => {
   });
 });
 
+describe("what a real engine does with the program's dependencies", () => {
+  test("the schedule's scripts are built from configuration, not from the runner's outputs: a rebuilt runner leaves the crontab alone", async () => {
+    const run = await runProgram({ storage: { kind: "local", path: path.join(tmp, "deps") } });
+    const cron = run.one(T.command);
+    // A real engine replaces the command when an input it was made from is replaced (triggers included).
+    for (const input of ["create", "delete", "interpreter", "triggers"]) expect(cron.inputDependencies[input] ?? [], input).toEqual([]);
+    // … and still makes it after the runner container.
+    expect(cron.dependsOn).toContain(T.container);
+  });
+
+  test("the image is built for the engine's platform, asked from the engine; or for the configured one", async () => {
+    const bin = fs.mkdtempSync(path.join(tmp, "bin-"));
+    // A docker CLI that answers as an arm64 engine would (the program asks `docker version`).
+    fs.writeFileSync(path.join(bin, "docker"), '#!/bin/sh\ncase "$*" in *version*) echo linux/arm64;; *) exit 1;; esac\n', { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const asked = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") } });
+      expect(asked.one(T.image).inputs.build.platform).toBe("linux/arm64");
+      const configured = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") }, platform: "linux/amd64" });
+      expect(configured.one(T.image).inputs.build.platform).toBe("linux/amd64");
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
 describe("aws stack: provisioned bucket × systemd", () => {
   test("bucket hardened, kept on destroy with its settings, runner key limited to its prefix and passed as a secret", async () => {
     const run = await runProgram({ storage: { kind: "aws", prefix: "host-a", noncurrentVersionDays: 45 }, schedule: { kind: "systemd", systemdScope: "user" } }, { stack: "aws" });
@@ -187,12 +214,40 @@ describe("aws stack: provisioned bucket × systemd", () => {
       storeUrl: "s3://owui-backup-aws-a1b2c3/host-a",
       bucketName: "owui-backup-aws-a1b2c3",
       bucketArn: "arn:aws:s3:::owui-backup-aws-a1b2c3",
-      bucketOnDestroy: expect.stringMatching(/^kept: pulumi destroy leaves the bucket/),
+      bucketOnDestroy: expect.stringMatching(/^kept: pulumi destroy leaves bucket owui-backup-aws-a1b2c3 and every snapshot; to use it again after a destroy: /),
     });
     expect(JSON.stringify(run.outputs)).not.toContain("mock-secret-access-key");
   });
 
-  test("destroyBucket, SSE-KMS, a colder class and Object Lock × no schedule", async () => {
+  test("Object Lock on a kept bucket: enabled by its own resource, never by replacing the bucket", async () => {
+    const run = await runProgram({ storage: { kind: "aws", bucketName: "acme-locked", objectLock: { mode: "COMPLIANCE", days: 14 } }, schedule: { kind: "none" } }, { stack: "aws" });
+    // Not the bucket's objectLockEnabled: changing that replaces the bucket.
+    expect(run.one(T.bucket).inputs.objectLockEnabled).toBeUndefined();
+    expect(run.one(T.objectLock).inputs.objectLockEnabled).toBe("Enabled");
+    expect(run.one(T.objectLock).inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 14 } });
+    expect(run.one(T.objectLock).retainOnDelete).toBe(true);
+  });
+
+  test("a kept bucket is adopted again (import), and bucketOnDestroy says how", async () => {
+    const first = await runProgram({ storage: { kind: "aws", bucketName: "acme-owui-backups" } }, { stack: "aws" });
+    expect(first.one(T.bucket).importId).toBeUndefined();
+    expect(first.outputs.bucketOnDestroy).toBe(
+      "kept: pulumi destroy leaves bucket acme-owui-backups and every snapshot; to use it again after a destroy: " +
+        "npm run pulumi -- config set --path owui-backup:storage.bucketName acme-owui-backups && npm run pulumi -- config set --path owui-backup:storage.existing true && npm run up",
+    );
+    const again = await runProgram({ storage: { kind: "aws", bucketName: "acme-owui-backups", existing: true } }, { stack: "aws" });
+    expect(again.one(T.bucket).importId).toBe("acme-owui-backups");
+    expect(again.one(T.bucket).inputs.bucket).toBe("acme-owui-backups");
+    // Its settings are applied anew, and kept again on the next destroy.
+    for (const type of [T.versioning, T.encryption, T.publicAccess, T.ownership, T.policy, T.lifecycle]) expect(again.one(type).retainOnDelete, type).toBe(true);
+  });
+
+  test("the runner container starts only once its IAM policy exists (its key cannot work before)", async () => {
+    const run = await runProgram({ storage: { kind: "aws" } }, { stack: "aws" });
+    expect(run.one(T.container).dependsOn).toContain(T.userPolicy);
+  });
+
+  test("destroyBucket, SSE-KMS and a colder class × no schedule", async () => {
     const kms = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const run = await runProgram(
       {
@@ -202,7 +257,6 @@ describe("aws stack: provisioned bucket × systemd", () => {
           prefix: "host-a",
           kmsKeyArn: kms,
           transition: { days: 30, storageClass: "GLACIER_IR" },
-          objectLock: { mode: "COMPLIANCE", days: 14 },
           destroyBucket: true,
         },
         schedule: { kind: "none" },
@@ -210,14 +264,11 @@ describe("aws stack: provisioned bucket × systemd", () => {
       { stack: "aws" },
     );
     expect(run.one(T.bucket).inputs).toMatchObject({ bucket: "acme-owui-backups", forceDestroy: true });
-    // Not the bucket's objectLockEnabled: changing that replaces the bucket.
-    expect(run.one(T.bucket).inputs.objectLockEnabled).toBeUndefined();
-    expect(run.one(T.objectLock).inputs.objectLockEnabled).toBe("Enabled");
     for (const r of run.resources) expect(r.retainOnDelete, r.type).toBe(false);
     expect(run.one(T.encryption).inputs.rules).toEqual([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kms }, bucketKeyEnabled: true },
     ]);
-    expect(run.one(T.objectLock).inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 14 } });
+    expect(run.of(T.objectLock)).toEqual([]);
     expect(run.one(T.lifecycle).inputs.rules[2]).toEqual({
       id: "transition-snapshots",
       status: "Enabled",
