@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -35,6 +35,39 @@ describe("scripts/pulumi.mjs", () => {
     expect(fs.readFileSync(log, "utf8")).toContain("| destroy --stack aws\n");
     expect(run(["config", "set", "--secret", "owui-backup:s3SecretAccessKey", "K004"], { PULUMI_CONFIG_PASSPHRASE: "x", OWUI_BACKUP_STACK: "b2" }).status).toBe(0);
     expect(fs.readFileSync(log, "utf8")).toContain("| config set --secret owui-backup:s3SecretAccessKey K004 --stack b2\n");
+  });
+
+  test("the pulumi on PATH is used even though npm puts the pinned package's shim first; arguments pass as they are, no shell", () => {
+    fs.rmSync(log, { force: true });
+    const shim = path.join(root, "node_modules", ".bin");
+    const r = run(["config", "set", "owui-backup:x", `a b'c"$HOME;`], { PULUMI_CONFIG_PASSPHRASE: "x", PATH: `${shim}:${tmp}:${process.env.PATH}` });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(log, "utf8")).toContain(`| config set owui-backup:x a b'c"$HOME; --stack dev\n`);
+  });
+
+  test("Ctrl-C reaches the CLI once (however often it arrives), and the script waits for the CLI to finish", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "slow-"));
+    const slowLog = path.join(dir, "calls.log");
+    // A CLI that needs a moment to cancel cleanly (release its lock) after SIGINT.
+    fs.writeFileSync(
+      path.join(dir, "pulumi"),
+      `#!/bin/sh\n[ "$1" = stack ] && exit 0\ntrap 'echo INT >> "${slowLog}"' INT\necho started >> "${slowLog}"\nwhile [ "$(grep -c INT "${slowLog}")" = 0 ]; do sleep 0.05; done\nsleep 1\necho cancelled >> "${slowLog}"\nexit 7\n`,
+      { mode: 0o755 },
+    );
+    const child = spawn("node", ["scripts/pulumi.mjs", "up"], {
+      cwd: root,
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, PULUMI_CONFIG_PASSPHRASE: "x", PULUMI_BACKEND_URL: undefined },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    while (!fs.existsSync(slowLog) || !fs.readFileSync(slowLog, "utf8").includes("started")) await new Promise((r) => setTimeout(r, 20));
+    // As npm's forwarding and a terminal's process group deliver it: twice, at once.
+    child.kill("SIGINT");
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code).toBe(7);
+    // The CLI finished its cancellation before the script exited, and saw the signal once.
+    expect(fs.readFileSync(slowLog, "utf8").split("\n").filter(Boolean)).toEqual(["started", "INT", "cancelled"]);
   });
 
   test("without a passphrase, or with an unknown action: exit 2, one line, pulumi not run", () => {
