@@ -63,7 +63,9 @@ export class BackupBucket extends pulumi.ComponentResource {
         tags: args.tags,
       },
       // A kept bucket taken over again (BucketAlreadyOwnedByYou otherwise); its settings are applied anew.
-      { ...keep, ...(args.existing && args.bucketName ? { import: args.bucketName } : {}) },
+      // Import insists the inputs match the bucket: its tags (another stack's, or none) and forceDestroy
+      // (not an S3 property) are not worth failing the adoption for.
+      { ...keep, ...(args.existing && args.bucketName ? { import: args.bucketName, ignoreChanges: ["tags", "tagsAll", "forceDestroy"] } : {}) },
     );
     const bucketId = bucket.id;
 

@@ -1,6 +1,3 @@
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { cronExpressionProblem } from "./schedule/cron.js";
@@ -150,8 +147,8 @@ export interface StackConfig {
   hostDataDir: string;
   /** Base image of the runner (a Node LTS slim image). */
   nodeImage: string;
-  /** The platform to build the runner image for (os/arch): configured, else the engine's own; undefined when unknown. */
-  platform?: string;
+  /** The platform to build the runner image for (os/arch): configured, else the engine's own. */
+  platform: string;
   storage: StorageConfig;
   schedule: ScheduleConfig;
   retention: RetentionConfig;
@@ -170,10 +167,10 @@ export interface HostFacts {
   socketOwner?: (socket: string) => { uid: number; gid: number } | undefined;
   /** The directory of Pulumi.yaml: relative paths in the stack's configuration are relative to it. */
   projectRoot: string;
-  /** The docker CLI's current context's endpoint (Colima, Docker Desktop contexts), when it can be read. */
-  dockerContextHost?: () => string | undefined;
-  /** The engine's os/arch (`docker version`), when it can be asked. */
-  enginePlatform?: (dockerHost: string | undefined) => string | undefined;
+  /** The docker CLI's current context's endpoint (Colima, Docker Desktop contexts); undefined when the CLI cannot be asked. */
+  dockerContextHost: () => string | undefined;
+  /** The engine's os/arch (`docker version`); undefined when it cannot be asked. */
+  enginePlatform: (dockerHost: string | undefined) => string | undefined;
 }
 
 /** The raw values, as `pulumi.Config` gives them: strings for simple keys, parsed objects for structured ones. */
@@ -213,9 +210,17 @@ function expandHome(p: string, facts: HostFacts): string {
   return p;
 }
 
-function socketOf(dockerHost: string | undefined): string {
-  return dockerHost?.startsWith("unix://") ? dockerHost.slice("unix://".length) : "/var/run/docker.sock";
+/**
+ * The engine's socket as the engine's host sees it (it is mounted into the runner from there). On
+ * Linux the engine runs here, so a unix:// address is that path; on macOS and Windows it runs in a VM
+ * (Docker Desktop, Colima), whose socket is /var/run/docker.sock whatever the address on this side.
+ */
+function socketOf(dockerHost: string | undefined, platform: NodeJS.Platform): string {
+  return dockerHost?.startsWith("unix://") && platform === "linux" ? dockerHost.slice("unix://".length) : "/var/run/docker.sock";
 }
+
+/** Context endpoints that are the engine's default address anyway (the provider's default reaches them). */
+const DEFAULT_ENGINE = (host: string) => host === "unix:///var/run/docker.sock" || host.startsWith("npipe://");
 
 export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   const ns = raw.project;
@@ -224,22 +229,28 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   const container = text("container", z.string().regex(CONTAINER_NAME, "expected a container name such as open-webui"), "open-webui");
   const runnerName = text("runnerName", z.string().regex(CONTAINER_NAME, "expected a container name"), `owui-backup-runner-${raw.stack}`);
   // One engine for the provider and the schedule: ours, else the provider's, else the environment's, else
-  // the docker CLI's current context (the schedule's `docker exec` would follow it; the provider would not).
+  // the docker CLI's current context (the schedule's `docker exec` would follow it; the provider would
+  // not). Asked on every run, so a run that cannot ask must not quietly pick another engine.
   const contextHost = () => {
-    const host = facts.dockerContextHost?.();
-    return host && host !== "unix:///var/run/docker.sock" ? host : undefined;
+    const host = facts.dockerContextHost();
+    if (host === undefined) {
+      throw new ConfigError(`${ns}:dockerHost: the docker CLI cannot be asked for its current context (is docker on PATH?); set owui-backup:dockerHost, e.g. unix:///var/run/docker.sock`);
+    }
+    return DEFAULT_ENGINE(host) ? undefined : host;
   };
   const dockerHostRaw = raw.get("dockerHost") || raw.dockerProviderHost || facts.env.DOCKER_HOST || contextHost();
   const dockerHost = dockerHostRaw
     ? parse(ns, "dockerHost", z.string().regex(/^(unix|tcp|ssh|npipe):\/\/[^\s%'"]+$/, "expected unix://, tcp://, ssh:// or npipe:// followed by an address (no quotes or %)"), dockerHostRaw)
     : undefined;
-  const dockerSocket = text("dockerSocket", z.string().regex(/^\/\S*$/, "expected an absolute path on the Docker host"), socketOf(dockerHost));
+  const dockerSocket = text("dockerSocket", z.string().regex(/^\/\S*$/, "expected an absolute path on the Docker host"), socketOf(dockerHost, facts.platform));
   const nodeImage = text("nodeImage", z.string().regex(/^[a-z0-9][\w./:@-]*$/, "expected an image reference such as node:24-slim"), "node:24-slim");
   const platformRaw = raw.get("platform");
   // The image runs on the engine, not here: a Mac building for an amd64 NAS needs linux/amd64.
   const platform = platformRaw
     ? parse(ns, "platform", z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, "expected os/arch such as linux/amd64 or linux/arm64"), platformRaw)
-    : facts.enginePlatform?.(dockerHost);
+    : facts.enginePlatform(dockerHost);
+  // Asked on every run: a run that cannot ask would change the image's platform and replace the runner.
+  if (!platform) throw new ConfigError(`${ns}:platform: the Docker engine cannot be asked for its platform (docker version failed); set owui-backup:platform, e.g. linux/amd64`);
 
   const storageValue = raw.getObject("storage") ?? { kind: "local" };
   const parsedStorage = parse(ns, "storage", storage, storageValue);
@@ -255,6 +266,9 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
   }
   if (resolvedStorage.kind === "aws" && resolvedStorage.existing && !resolvedStorage.bucketName) {
     throw new ConfigError(`${ns}:storage.existing: needs storage.bucketName, the bucket to adopt`);
+  }
+  if (resolvedStorage.kind === "aws" && resolvedStorage.existing && resolvedStorage.destroyBucket) {
+    throw new ConfigError(`${ns}:storage.existing: an adopted bucket is not deleted by destroy; drop storage.destroyBucket, or delete the bucket yourself`);
   }
 
   const parsedSchedule = parse(ns, "schedule", schedule, raw.getObject("schedule"));
@@ -282,7 +296,7 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     dockerSocket,
     hostDataDir: defaultLocalStore(facts),
     nodeImage,
-    ...(platform ? { platform } : {}),
+    platform,
     storage: resolvedStorage,
     schedule: {
       kind,
@@ -294,48 +308,5 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     },
     retention: parse(ns, "retention", retention, raw.getObject("retention")),
     runAs,
-  };
-}
-
-/** The directory holding Pulumi.yaml, from `from` upwards (the engine runs the program in infra/). */
-export function findProjectRoot(from = process.cwd()): string {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from);
-  }
-}
-
-/** What the docker CLI prints, or undefined when it cannot be asked (no CLI, no engine). */
-function dockerCli(args: string[]): string | undefined {
-  try {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 15_000 }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Facts about the machine running `pulumi up`. */
-export function readHostFacts(): HostFacts {
-  const info = process.platform === "win32" ? undefined : os.userInfo();
-  return {
-    projectRoot: findProjectRoot(),
-    dockerContextHost: () => dockerCli(["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]),
-    enginePlatform: (dockerHost) => {
-      const server = dockerCli([...(dockerHost ? ["-H", dockerHost] : []), "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"]);
-      return server && /^[a-z0-9]+\/[a-z0-9]+$/.test(server) ? server : undefined;
-    },
-    platform: process.platform,
-    homedir: os.homedir(),
-    env: process.env,
-    uid: info?.uid,
-    gid: info?.gid,
-    socketOwner: (socket) => {
-      try {
-        const st = fs.statSync(socket);
-        return { uid: st.uid, gid: st.gid };
-      } catch {
-        return undefined;
-      }
-    },
   };
 }

@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket, bucketNamePrefix } from "./backup-bucket.js";
-import { ConfigError, readHostFacts, readStackConfig, type StackConfig } from "./config.js";
+import { ConfigError, readStackConfig, type StackConfig } from "./config.js";
+import { readHostFacts } from "./host-facts.js";
 import { RunnerContainer } from "./runner-container.js";
 import { restoreCommands, runnerSettings } from "./runner-settings.js";
 import { Schedule } from "./schedule.js";
@@ -97,7 +98,7 @@ export const bucketName = bucket?.bucketName;
 export const bucketArn = bucket?.bucketArn;
 export const bucketOnDestroy = bucket
   ? bucket.keptOnDestroy
-    ? pulumi.interpolate`kept: pulumi destroy leaves bucket ${bucket.bucketName} and every snapshot; to use it again after a destroy: npm run pulumi -- config set --path owui-backup:storage.bucketName ${bucket.bucketName} && npm run pulumi -- config set --path owui-backup:storage.existing true && npm run up`
+    ? pulumi.interpolate`kept: pulumi destroy leaves bucket ${bucket.bucketName} and every snapshot. To use it again after a destroy, set storage.bucketName to ${bucket.bucketName} and storage.existing to true: OWUI_BACKUP_STACK=${config.stack} npm run pulumi -- config set --path owui-backup:storage.bucketName ${bucket.bucketName}; OWUI_BACKUP_STACK=${config.stack} npm run pulumi -- config set --path owui-backup:storage.existing true; then OWUI_BACKUP_STACK=${config.stack} npm run up`
     : "deleted with every snapshot on pulumi destroy (storage.destroyBucket is true)"
   : undefined;
 export const runnerContainer = runner.containerName;

@@ -5,11 +5,12 @@
 // Arguments after the command go to pulumi (npm run up -- --yes).
 //
 // Which CLI: a `pulumi` on PATH (your own install, or one built by test/fixtures/build-pulumi.sh), else
-// the pinned `pulumi` npm package, which downloads the matching CLI into ~/.pulumi on first use.
-// Ctrl-C reaches the CLI (which cancels cleanly and releases the stack's lock) and this script waits
+// the one the pinned `pulumi` npm package downloads into ~/.pulumi on first use, run directly.
+// Ctrl-C reaches the CLI once (it cancels cleanly and releases the stack's lock) and this script waits
 // for it, so no CLI is left running on its own.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -47,44 +48,64 @@ function cliOnPath() {
   return undefined;
 }
 
-/** The command that runs pulumi: [program, ...leading arguments]. No shell: arguments pass as they are. */
-function pulumiCommand() {
+/**
+ * The Pulumi CLI binary itself (never a wrapper that would stand between it and Ctrl-C): a pulumi on
+ * PATH, else the one the pinned npm package keeps (downloaded once into ~/.pulumi, as its own shim does).
+ */
+async function pulumiBinary() {
   const own = cliOnPath();
-  if (own) return [own];
-  const npmCli = path.join(root, "node_modules", "pulumi", "run.js");
-  if (fs.existsSync(npmCli)) return [process.execPath, npmCli];
-  fail(
-    "no Pulumi CLI: none on PATH, and the pinned npm package is not installed (run npm ci). Install the Pulumi CLI, or build one with test/fixtures/build-pulumi.sh (README, Development)",
-    1,
-  );
+  if (own) return own;
+  const resolver = path.join(root, "node_modules", "pulumi", "lib", "resolve.js");
+  if (!fs.existsSync(resolver)) {
+    fail(
+      "no Pulumi CLI: none on PATH, and the pinned npm package is not installed (run npm ci). Install the Pulumi CLI, or build one with test/fixtures/build-pulumi.sh (README, Development)",
+      1,
+    );
+  }
+  try {
+    return await createRequire(import.meta.url)(resolver).resolve();
+  } catch (err) {
+    fail(
+      `could not download the Pulumi CLI that the pinned npm package names (${err.message}): put a Pulumi CLI on PATH (pulumi.com/docs/install, or test/fixtures/build-pulumi.sh), or run \`pulumi up -s ${stack}\` with your own`,
+      1,
+    );
+  }
 }
 
-const env = { ...process.env, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL || pathToFileURL(root).href, PULUMI_SKIP_UPDATE_CHECK: "true" };
-const [program, ...lead] = pulumiCommand();
+const binary = await pulumiBinary();
+// Language hosts and plugins shipped beside the CLI are found through PATH, as the npm shim does it.
+const env = {
+  ...process.env,
+  PATH: `${path.dirname(binary)}${path.delimiter}${process.env.PATH ?? ""}`,
+  PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL || pathToFileURL(root).href,
+  PULUMI_SKIP_UPDATE_CHECK: "true",
+};
 
 /**
- * Runs pulumi and resolves with its exit code. Signals that reach this script are passed on once (a
- * terminal's Ctrl-C reaches the CLI directly too, and npm forwards it again: a second SIGINT within a
- * second is the same keypress, and would make the CLI quit without cleaning up); the script waits for
- * the CLI whatever happens.
+ * Runs pulumi and resolves with its exit code, waiting for it whatever happens. Pulumi cancels cleanly
+ * on its first SIGINT or SIGTERM and quits at once on a second one, so it must get exactly one:
+ * - on a terminal, Ctrl-C reaches the CLI directly (same foreground process group); this script only
+ *   waits, and passes on SIGTERM/SIGHUP sent to it alone;
+ * - without one (scripts, CI), the CLI gets a process group of its own, so a signal sent to a whole
+ *   group (timeout, a CI cancel) reaches it only through this script, which passes the first one on;
+ * - on Windows the console delivers Ctrl-C to every process attached to it; nothing is passed on
+ *   (Node can only kill a process there, not interrupt it).
  */
 function run(args) {
   return new Promise((resolve) => {
-    const child = spawn(program, [...lead, ...args], { cwd: root, env, stdio: "inherit" });
-    const last = new Map();
+    const interactive = Boolean(process.stdin.isTTY);
+    const child = spawn(binary, args, { cwd: root, env, stdio: "inherit", detached: !interactive && !windows });
+    let passedOn = false;
     const forward = (signal) => {
-      const now = Date.now();
-      if (now - (last.get(signal) ?? 0) < 1000) return;
-      last.set(signal, now);
-      // Interactive: the terminal already delivered it to the CLI, which is in our process group.
-      if (signal === "SIGINT" && process.stdin.isTTY) return;
+      if (windows || passedOn || (interactive && signal === "SIGINT")) return;
+      passedOn = true;
       child.kill(signal);
     };
     const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const s of signals) process.on(s, forward);
     child.on("error", (err) => {
       for (const s of signals) process.off(s, forward);
-      fail(`cannot run ${program} (${err.message})`, 1);
+      fail(`cannot run ${binary} (${err.message})`, 1);
     });
     child.on("close", (code, signal) => {
       for (const s of signals) process.off(s, forward);

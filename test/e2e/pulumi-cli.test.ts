@@ -21,10 +21,11 @@ let env: NodeJS.ProcessEnv;
 function toolchainEnv(): Record<string, string> {
   const out = execFileSync("bash", [path.join(repo, "test/fixtures/build-pulumi.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const line = out.trim().split("\n").at(-1) ?? "";
-  const vars: Record<string, string> = {};
-  for (const [, key, value] of line.matchAll(/(\w+)=(\S+)/g)) vars[key!] = value!.replace("$PATH", process.env.PATH ?? "");
-  if (!vars.PATH || !vars.PULUMI_HOME) throw new Error(`build-pulumi.sh ended with no environment line: ${line}`);
-  return vars;
+  // Let a shell evaluate it, as a user's `eval` does, and report the two variables.
+  const evaluated = execFileSync("bash", ["-c", `${line}; printf '%s\\0%s' "$PATH" "$PULUMI_HOME"`], { encoding: "utf8" }).split("\0");
+  const [PATH, PULUMI_HOME] = evaluated;
+  if (!PATH || !PULUMI_HOME) throw new Error(`build-pulumi.sh ended with no environment line: ${line}`);
+  return { PATH, PULUMI_HOME };
 }
 
 /** The project as a user has it after `npm ci`: Pulumi.yaml, stack files, the built program, scripts, dependencies. */

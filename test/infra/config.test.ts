@@ -5,7 +5,9 @@ import { parse } from "yaml";
 import { ConfigError, readStackConfig, type HostFacts } from "../../infra/config.js";
 
 /** A desktop Linux user with a rootful engine: the socket belongs to root, group docker (998). */
-const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketOwner: () => ({ uid: 0, gid: 998 }), projectRoot: "/home/ada/owui-backup" };
+/** Its docker CLI: the default context, an amd64 engine. */
+const dockerCli = { dockerContextHost: () => "unix:///var/run/docker.sock", enginePlatform: () => "linux/amd64" };
+const linuxUser: HostFacts = { platform: "linux", homedir: "/home/ada", env: {}, uid: 1000, gid: 1000, socketOwner: () => ({ uid: 0, gid: 998 }), projectRoot: "/home/ada/owui-backup", ...dockerCli };
 
 function read(values: Record<string, unknown>, facts: HostFacts = linuxUser, stack = "dev", dockerProviderHost?: string) {
   return readStackConfig(
@@ -42,17 +44,27 @@ describe("stack configuration, as a real engine runs the program", () => {
     expect(read({ dockerHost: "ssh://ada@nas" }, facts).platform).toBe("linux/amd64");
     expect(asked).toEqual(["ssh://ada@nas"]);
     expect(read({ platform: "linux/arm64" }, facts).platform).toBe("linux/arm64");
-    expect(read({}, { ...linuxUser, enginePlatform: () => undefined }).platform).toBeUndefined();
     expect(problem({ platform: "arm64" })).toBe('owui-backup:platform: expected os/arch such as linux/amd64 or linux/arm64');
+    // A run that cannot ask must not quietly build for another platform (that would replace the runner).
+    expect(() => read({}, { ...linuxUser, enginePlatform: () => undefined })).toThrow(/^owui-backup:platform: the Docker engine cannot be asked for its platform .*; set owui-backup:platform, e.g. linux\/amd64$/);
+    expect(read({ platform: "linux/arm64" }, { ...linuxUser, enginePlatform: () => undefined }).platform).toBe("linux/arm64");
   });
 
   test("with no dockerHost and no DOCKER_HOST, the docker CLI's current context decides (Colima, Docker Desktop)", () => {
-    const colima = { ...linuxUser, dockerContextHost: () => "unix:///home/ada/.colima/default/docker.sock" };
-    const c = read({}, colima);
-    expect(c.dockerHost).toBe("unix:///home/ada/.colima/default/docker.sock");
-    expect(c.dockerSocket).toBe("/home/ada/.colima/default/docker.sock");
+    const rootless = { ...linuxUser, dockerContextHost: () => "unix:///run/user/1000/docker.sock" };
+    const c = read({}, rootless);
+    expect(c.dockerHost).toBe("unix:///run/user/1000/docker.sock");
+    // On Linux the engine runs here: its socket is mounted from that path.
+    expect(c.dockerSocket).toBe("/run/user/1000/docker.sock");
     expect(read({}, { ...linuxUser, dockerContextHost: () => "unix:///var/run/docker.sock" }).dockerHost).toBeUndefined();
-    expect(read({}, { ...colima, env: { DOCKER_HOST: "tcp://10.0.0.2:2375" } }).dockerHost).toBe("tcp://10.0.0.2:2375");
+    expect(read({}, { ...rootless, env: { DOCKER_HOST: "tcp://10.0.0.2:2375" } }).dockerHost).toBe("tcp://10.0.0.2:2375");
+    // On a Mac, Colima's engine runs in a VM: the address is this side's, the socket to mount the VM's.
+    const mac = { ...linuxUser, platform: "darwin" as const, dockerContextHost: () => "unix:///Users/ada/.colima/default/docker.sock" };
+    expect(read({}, mac)).toMatchObject({ dockerHost: "unix:///Users/ada/.colima/default/docker.sock", dockerSocket: "/var/run/docker.sock" });
+    // Windows' named pipes are the provider's default anyway: no explicit engine, so existing stacks keep theirs.
+    expect(read({}, { ...linuxUser, platform: "win32", dockerContextHost: () => "npipe:////./pipe/dockerDesktopLinuxEngine" }).dockerHost).toBeUndefined();
+    // A run that cannot ask the docker CLI must not quietly switch engines.
+    expect(() => read({}, { ...linuxUser, dockerContextHost: () => undefined })).toThrow(/^owui-backup:dockerHost: the docker CLI cannot be asked for its current context/);
   });
 
   test("Object Lock with destroyBucket: refused, naming both keys (a locked bucket can never be destroyed)", () => {
@@ -64,6 +76,7 @@ describe("stack configuration, as a real engine runs the program", () => {
   test("an existing (kept) bucket is adopted by name", () => {
     expect(read({ storage: { kind: "aws", bucketName: "my-owui-backups", existing: true } }).storage).toMatchObject({ bucketName: "my-owui-backups", existing: true });
     expect(problem({ storage: { kind: "aws", existing: true } })).toBe("owui-backup:storage.existing: needs storage.bucketName, the bucket to adopt");
+    expect(problem({ storage: { kind: "aws", bucketName: "b-1-x", existing: true, destroyBucket: true } })).toMatch(/^owui-backup:storage\.existing: an adopted bucket is not deleted by destroy/);
   });
 });
 
@@ -81,7 +94,7 @@ describe("stack configuration", () => {
   });
 
   test("platform defaults: Task Scheduler on Windows, no uid mapping there; root gets system units", () => {
-    const win = read({}, { platform: "win32", homedir: "C:\\Users\\Ada", env: { LOCALAPPDATA: "C:\\Users\\Ada\\AppData\\Local" }, projectRoot: "C:\\owui-backup" });
+    const win = read({}, { platform: "win32", homedir: "C:\\Users\\Ada", env: { LOCALAPPDATA: "C:\\Users\\Ada\\AppData\\Local" }, projectRoot: "C:\\owui-backup", ...dockerCli, dockerContextHost: () => "npipe:////./pipe/dockerDesktopLinuxEngine" });
     expect(win.schedule.kind).toBe("windows");
     expect(win.runAs).toBeUndefined();
     expect(win.storage).toMatchObject({ path: expect.stringContaining("owui-backup") });

@@ -38,10 +38,18 @@ export interface ProgramRun {
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
+/** What the docker CLI would answer while the program runs (the real one is never asked: tests must not depend on this machine). */
+export interface DockerCliAnswers {
+  /** The current context's endpoint; default: the local default socket. */
+  contextHost?: string;
+  /** The engine's os/arch; default linux/amd64. */
+  enginePlatform?: string;
+}
+
 /** Runs the program once with these config values (objects are passed as JSON, as Pulumi stores them). */
 export async function runProgram(
   config: Record<string, unknown>,
-  options: { stack?: string; secrets?: Record<string, string> } = {},
+  options: { stack?: string; secrets?: Record<string, string>; docker?: DockerCliAnswers } = {},
 ): Promise<ProgramRun> {
   const stack = options.stack ?? "dev";
   const registered: Registered[] = [];
@@ -93,6 +101,15 @@ export async function runProgram(
   };
 
   vi.resetModules();
+  const realFacts = await vi.importActual<typeof import("../../infra/host-facts.js")>("../../infra/host-facts.js");
+  vi.doMock("../../infra/host-facts.js", () => ({
+    ...realFacts,
+    readHostFacts: () => ({
+      ...realFacts.readHostFacts(),
+      dockerContextHost: () => options.docker?.contextHost ?? "unix:///var/run/docker.sock",
+      enginePlatform: () => options.docker?.enginePlatform ?? "linux/amd64",
+    }),
+  }));
   let program: Record<string, unknown>;
   try {
     program = await import("../../infra/index.js");

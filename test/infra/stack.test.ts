@@ -116,19 +116,19 @@ describe("what a real engine does with the program's dependencies", () => {
   });
 
   test("the image is built for the engine's platform, asked from the engine; or for the configured one", async () => {
-    const bin = fs.mkdtempSync(path.join(tmp, "bin-"));
-    // A docker CLI that answers as an arm64 engine would (the program asks `docker version`).
-    fs.writeFileSync(path.join(bin, "docker"), '#!/bin/sh\ncase "$*" in *version*) echo linux/arm64;; *) exit 1;; esac\n', { mode: 0o755 });
-    const saved = process.env.PATH;
-    process.env.PATH = `${bin}:${saved}`;
-    try {
-      const asked = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") } });
-      expect(asked.one(T.image).inputs.build.platform).toBe("linux/arm64");
-      const configured = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") }, platform: "linux/amd64" });
-      expect(configured.one(T.image).inputs.build.platform).toBe("linux/amd64");
-    } finally {
-      process.env.PATH = saved;
-    }
+    const asked = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") } }, { docker: { enginePlatform: "linux/arm64" } });
+    expect(asked.one(T.image).inputs.build.platform).toBe("linux/arm64");
+    const configured = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") }, platform: "linux/amd64" }, { docker: { enginePlatform: "linux/arm64" } });
+    expect(configured.one(T.image).inputs.build.platform).toBe("linux/amd64");
+  });
+
+  test("a Colima context: the provider and the schedule reach it; the runner mounts the engine VM's own socket", async () => {
+    const colima = "unix:///Users/ada/.colima/default/docker.sock";
+    const run = await runProgram({ storage: { kind: "local", path: path.join(tmp, "colima") } }, { docker: { contextHost: colima } });
+    expect(run.one(T.image).provider).toMatch(/docker::/);
+    expect(run.one(T.command).inputs.create).toContain(`-H ${colima}`);
+    // Pulumi runs on Linux here, where the engine is local: its socket path is the mount.
+    expect(run.one(T.container).inputs.volumes[0]).toEqual({ hostPath: "/Users/ada/.colima/default/docker.sock", containerPath: "/var/run/docker.sock" });
   });
 });
 
@@ -214,7 +214,7 @@ describe("aws stack: provisioned bucket × systemd", () => {
       storeUrl: "s3://owui-backup-aws-a1b2c3/host-a",
       bucketName: "owui-backup-aws-a1b2c3",
       bucketArn: "arn:aws:s3:::owui-backup-aws-a1b2c3",
-      bucketOnDestroy: expect.stringMatching(/^kept: pulumi destroy leaves bucket owui-backup-aws-a1b2c3 and every snapshot; to use it again after a destroy: /),
+      bucketOnDestroy: expect.stringMatching(/^kept: pulumi destroy leaves bucket owui-backup-aws-a1b2c3 and every snapshot\. To use it again after a destroy/),
     });
     expect(JSON.stringify(run.outputs)).not.toContain("mock-secret-access-key");
   });
@@ -232,8 +232,8 @@ describe("aws stack: provisioned bucket × systemd", () => {
     const first = await runProgram({ storage: { kind: "aws", bucketName: "acme-owui-backups" } }, { stack: "aws" });
     expect(first.one(T.bucket).importId).toBeUndefined();
     expect(first.outputs.bucketOnDestroy).toBe(
-      "kept: pulumi destroy leaves bucket acme-owui-backups and every snapshot; to use it again after a destroy: " +
-        "npm run pulumi -- config set --path owui-backup:storage.bucketName acme-owui-backups && npm run pulumi -- config set --path owui-backup:storage.existing true && npm run up",
+      "kept: pulumi destroy leaves bucket acme-owui-backups and every snapshot. To use it again after a destroy, set storage.bucketName to acme-owui-backups and storage.existing to true: " +
+        "OWUI_BACKUP_STACK=aws npm run pulumi -- config set --path owui-backup:storage.bucketName acme-owui-backups; OWUI_BACKUP_STACK=aws npm run pulumi -- config set --path owui-backup:storage.existing true; then OWUI_BACKUP_STACK=aws npm run up",
     );
     const again = await runProgram({ storage: { kind: "aws", bucketName: "acme-owui-backups", existing: true } }, { stack: "aws" });
     expect(again.one(T.bucket).importId).toBe("acme-owui-backups");
