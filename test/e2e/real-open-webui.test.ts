@@ -1,0 +1,265 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { deflateSync, crc32 } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireDockerOrSkip } from "../docker-available.js";
+import { lastLine, runCli } from "../helpers/cli.js";
+import { docker, inspect } from "./fixture.js";
+import { OpenWebUi } from "./open-webui-api.js";
+
+/**
+ * The real Open WebUI (from PyPI, built by test/fixtures/build-open-webui.sh) as the subject: seeded
+ * through its own API, backed up while a client keeps writing chats, its volume wiped, restored, and
+ * checked through its API alone — users log in with their passwords, a token issued before the backup
+ * still works (the secret key came back), chats, files byte for byte, the knowledge base and its query
+ * results, a setting and a prompt are all there. In both of SQLite's journal modes.
+ */
+const VERSION = "0.12.4";
+const repo = path.resolve(import.meta.dirname, "../..");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A PNG of random pixels (incompressible: well over 256 KiB stays so), made by hand. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body) >>> 0, 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), randomBytes(width * 3)])));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/** A minimal PDF with one page of text, padded to `bytes` with a binary comment. */
+function pdf(text: string, bytes: number): Buffer {
+  const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let body = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  for (const [i, o] of objects.entries()) {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  }
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  const pad = Math.max(0, bytes - body.length - 2);
+  return Buffer.concat([Buffer.from(body, "latin1"), Buffer.from("%"), randomBytes(pad).map((b) => (b === 10 || b === 13 ? 32 : b)), Buffer.from("\n")]);
+}
+
+interface Seeded {
+  users: { email: string; password: string; token: string }[];
+  chats: Map<string, { owner: number; title: string; last: string }>;
+  files: { id: string; bytes: Buffer; owner: number }[];
+  knowledge: string;
+  answers: string[];
+  prompt: string;
+  /** A setting changed from its default. */
+  sharing: boolean;
+}
+
+const QUERY = "Which city is the capital of Freedonia?";
+
+async function seed(api: OpenWebUi): Promise<Seeded> {
+  const users = [
+    { email: "ada@example.com", password: "ada-Pass-1", name: "Ada" },
+    { email: "bob@example.com", password: "bob-Pass-2", name: "Bob" },
+    { email: "cyd@example.com", password: "cyd-Pass-3", name: "Cyd" },
+  ];
+  const admin = await api.signup(users[0]!.name, users[0]!.email, users[0]!.password);
+  for (const u of users.slice(1)) await api.addUser(admin, u);
+  const tokens = [admin, ...(await Promise.all(users.slice(1).map((u) => api.signin(u.email, u.password))))];
+
+  const chats = new Map<string, { owner: number; title: string; last: string }>();
+  for (let i = 0; i < 200; i++) {
+    const owner = i % 3;
+    const title = `chat ${i} of ${users[owner]!.name} — ünïcödé ✓`;
+    const turns: [string, string][] = Array.from({ length: 2 + (i % 4) }, (_, t) => [`question ${t} in chat ${i}`, `answer ${t}: ${"words ".repeat(20 + i)}`]);
+    const { id } = await api.newChat(tokens[owner]!, title, turns);
+    chats.set(id, { owner, title, last: turns.at(-1)![1] });
+  }
+
+  const files: Seeded["files"] = [];
+  const uploads: [string, Buffer, string][] = [
+    ["notes.txt", Buffer.from("meeting notes\n".repeat(40)), "text/plain"],
+    ["big-notes.txt", Buffer.from(Array.from({ length: 9000 }, (_, i) => `line ${i}: ${randomBytes(12).toString("hex")}`).join("\n")), "text/plain"],
+    ["report.pdf", pdf("Quarterly report", 300 * 1024), "application/pdf"],
+    ["small.pdf", pdf("One page", 2000), "application/pdf"],
+    ["photo.png", png(320, 320), "image/png"],
+    ["icon.png", png(16, 16), "image/png"],
+  ];
+  for (const [i, [name, bytes, type]] of uploads.entries()) {
+    const owner = i % 2;
+    files.push({ id: (await api.uploadFile(tokens[owner]!, name, bytes, type)).id, bytes, owner });
+  }
+
+  // A knowledge base whose documents are embedded into Chroma by the offline model.
+  const knowledge = (await api.createKnowledge(admin, "geography")).id;
+  const docs: [string, string][] = [
+    ["freedonia.txt", "Freedonia is a small country. The capital of Freedonia is Fredville, on the river Fred."],
+    ["sylvania.txt", "Sylvania borders Freedonia. Its capital is Sylvan City, known for its forests."],
+    ["cooking.txt", "To bake bread, mix flour, water, salt and yeast, then let the dough rise for two hours."],
+  ];
+  for (const [name, text] of docs) {
+    const bytes = Buffer.from(`${text}\n`);
+    const { id } = await api.uploadFile(admin, name, bytes, "text/plain", true);
+    files.push({ id, bytes, owner: 0 });
+    await api.waitProcessed(admin, id);
+    await api.addToKnowledge(admin, knowledge, id);
+  }
+  const answers = await api.queryKnowledge(admin, knowledge, QUERY);
+
+  const config = await api.adminConfig(admin);
+  const sharing = !config.ENABLE_COMMUNITY_SHARING;
+  await api.setAdminConfig(admin, { ...config, ENABLE_COMMUNITY_SHARING: sharing });
+  const prompt = "/summarize-freedonia";
+  await api.createPrompt(admin, prompt, "Summarize Freedonia", "Summarize what you know about Freedonia in {{LANGUAGE}}.");
+  return { users: users.map((u, i) => ({ ...u, token: tokens[i]! })), chats, files, knowledge, answers, prompt, sharing };
+}
+
+/** Creates and updates chats as fast as the server lets it, and keeps the longest wait for one write. */
+function liveClient(api: OpenWebUi, token: string) {
+  let stop = false;
+  let longestMs = 0;
+  let writes = 0;
+  const ids: string[] = [];
+  const done = (async () => {
+    while (!stop) {
+      const started = Date.now();
+      if (ids.length > 0 && writes % 2 === 1) await api.updateChat(token, ids[writes % ids.length]!, `live ${writes}`, [["q", `edited ${writes}`]]);
+      else ids.push((await api.newChat(token, `live ${writes}`, [["q", "a"]])).id);
+      longestMs = Math.max(longestMs, Date.now() - started);
+      writes++;
+    }
+  })();
+  return {
+    stop: async () => {
+      stop = true;
+      await done;
+      return { longestMs, writes };
+    },
+  };
+}
+
+for (const mode of ["WAL", "DELETE"] as const) {
+  describe.skipIf(requireDockerOrSkip())(`the real Open WebUI ${VERSION}, SQLite in ${mode} mode`, () => {
+    const name = `owui-real-${mode.toLowerCase()}-${process.pid}`;
+    const volume = `${name}-data`;
+    let store: string;
+    let api: OpenWebUi;
+    let runArgs: string[];
+    let seeded: Seeded;
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      const image = lastLine(execFileSync("bash", [path.join(repo, "test/fixtures/build-open-webui.sh"), VERSION], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
+      const port = await freePort();
+      store = fs.mkdtempSync(path.join(os.tmpdir(), "owui-real-store-"));
+      env = { OWUI_BACKUP_CONTAINER: name, OWUI_BACKUP_STORE: store };
+      runArgs = ["--name", name, "--network", "host", "-e", "HOST=127.0.0.1", "-e", `PORT=${port}`, "-e", `DATABASE_ENABLE_SQLITE_WAL=${mode === "WAL"}`, "-v", `${volume}:/app/backend/data`, image];
+      docker("run", "-d", ...runArgs);
+      api = new OpenWebUi(`http://127.0.0.1:${port}`);
+      await api.waitHealthy();
+      seeded = await seed(api);
+    }, 2_400_000);
+
+    afterAll(() => {
+      for (const args of [["rm", "-f", "-v", name], ["volume", "rm", "-f", volume]]) {
+        try {
+          docker(...args);
+        } catch {
+          /* gone */
+        }
+      }
+      if (store) fs.rmSync(store, { recursive: true, force: true });
+    });
+
+    it("the database is in the journal mode configured", () => {
+      const journal = docker("exec", name, "python3", "-c", "import sqlite3; print(sqlite3.connect('/app/backend/data/webui.db').execute('pragma journal_mode').fetchone()[0])");
+      expect(journal.toUpperCase()).toBe(mode);
+    });
+
+    it("backed up under live writes, the volume wiped, restore latest: everything is back, checked through the API", async () => {
+      const live = liveClient(api, seeded.users[1]!.token);
+      await new Promise((r) => setTimeout(r, 1000));
+      const backup = await runCli(["backup"], env);
+      const { longestMs, writes } = await live.stop();
+      expect(backup.code, backup.stderr).toBe(0);
+      console.log(`${mode}: longest wait of the live client for one write during the backup: ${longestMs} ms (${writes} writes)`);
+
+      // The volume wiped: Open WebUI starts over with an empty database.
+      docker("stop", name);
+      docker("run", "--rm", "-v", `${volume}:/d`, "--entrypoint", "sh", "owui-backup-test/debian-python:bookworm", "-c", "rm -rf /d/* /d/.[!.]*");
+      docker("start", name);
+      await api.waitHealthy();
+      await expect(api.me(seeded.users[0]!.token)).rejects.toThrow(/HTTP 401/);
+
+      const restore = await runCli(["restore", "latest", "--yes"], env);
+      expect(restore.code, restore.stderr).toBe(0);
+      await api.waitHealthy();
+      await expectEverythingBack(api, seeded);
+    });
+
+    it("--recreate after `docker rm -f`: the container comes back from its saved settings, with its data", async () => {
+      docker("rm", "-f", name);
+      const restore = await runCli(["restore", "latest", "--yes"], env);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(inspect(name, "{{.State.Running}}")).toBe("true");
+      await api.waitHealthy();
+      await expectEverythingBack(api, seeded);
+    });
+  });
+}
+
+async function expectEverythingBack(api: OpenWebUi, seeded: Seeded): Promise<void> {
+  // The same users log in with the same passwords, and a token issued before the backup still works.
+  for (const u of seeded.users) {
+    expect((await api.me(u.token)).email).toBe(u.email);
+    expect((await api.me(await api.signin(u.email, u.password))).email).toBe(u.email);
+  }
+  // Every seeded chat, with its content (the live client's are there or not, as the snapshot caught them).
+  for (const [i, u] of seeded.users.entries()) {
+    const ids = new Set(await api.chatIds(u.token));
+    const mine = [...seeded.chats].filter(([, c]) => c.owner === i);
+    expect(mine.filter(([id]) => !ids.has(id)).map(([id]) => id)).toEqual([]);
+    for (const [id, c] of mine.slice(0, 10)) {
+      const chat = await api.chat(u.token, id);
+      expect(chat.title).toBe(c.title);
+      expect(chat.chat.messages.at(-1)?.content).toBe(c.last);
+    }
+  }
+  // Files download byte for byte.
+  for (const f of seeded.files) expect((await api.fileContent(seeded.users[f.owner]!.token, f.id)).equals(f.bytes), f.id).toBe(true);
+  // The knowledge base, and its query returns the same documents.
+  const admin = seeded.users[0]!.token;
+  expect((await api.knowledge(admin, seeded.knowledge)).name).toBe("geography");
+  expect(await api.queryKnowledge(admin, seeded.knowledge, QUERY)).toEqual(seeded.answers);
+  expect(seeded.answers[0]).toMatch(/freedonia/);
+  // The changed setting and the prompt.
+  expect((await api.adminConfig(admin)).ENABLE_COMMUNITY_SHARING).toBe(seeded.sharing);
+  expect((await api.prompts(admin)).map((p) => p.command)).toContain(seeded.prompt);
+}
