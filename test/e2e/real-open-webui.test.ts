@@ -263,3 +263,98 @@ async function expectEverythingBack(api: OpenWebUi, seeded: Seeded): Promise<voi
   expect((await api.adminConfig(admin)).ENABLE_COMMUNITY_SHARING).toBe(seeded.sharing);
   expect((await api.prompts(admin)).map((p) => p.command)).toContain(seeded.prompt);
 }
+
+const OLD_VERSION = "0.6.5";
+
+/** A real instance on `image` with a fresh volume, on a free loopback port; removed by the returned function. */
+async function startReal(image: string, name: string): Promise<{ api: OpenWebUi; remove: () => void }> {
+  const port = await freePort();
+  docker("run", "-d", "--name", name, "--network", "host", "-e", "HOST=127.0.0.1", "-e", `PORT=${port}`, "-v", `${name}-data:/app/backend/data`, image);
+  const api = new OpenWebUi(`http://127.0.0.1:${port}`);
+  await api.waitHealthy();
+  return {
+    api,
+    remove: () => {
+      for (const args of [["rm", "-f", "-v", name], ["volume", "rm", "-f", `${name}-data`]]) {
+        try {
+          docker(...args);
+        } catch {
+          /* gone */
+        }
+      }
+    },
+  };
+}
+
+const alembicOf = (name: string) =>
+  docker("exec", name, "python3", "-c", "import sqlite3; print(sqlite3.connect('/app/backend/data/webui.db').execute('select version_num from alembic_version').fetchone()[0])");
+
+describe.skipIf(requireDockerOrSkip())(`two real Open WebUI versions: ${OLD_VERSION} and ${VERSION}`, () => {
+  let newImage: string;
+  let oldImage: string;
+  let store: string;
+  const removals: (() => void)[] = [];
+  beforeAll(() => {
+    const build = (v: string) => lastLine(execFileSync("bash", [path.join(repo, "test/fixtures/build-open-webui.sh"), v], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
+    newImage = build(VERSION);
+    oldImage = build(OLD_VERSION);
+    store = fs.mkdtempSync(path.join(os.tmpdir(), "owui-versions-store-"));
+  }, 2_400_000);
+  afterAll(() => {
+    for (const remove of removals) remove();
+    if (store) fs.rmSync(store, { recursive: true, force: true });
+  });
+
+  it("the manifest records the database's Alembic revision; an image that does not know it is refused, naming both versions and revisions", async () => {
+    const name = `owui-real-new-${process.pid}`;
+    const instance = await startReal(newImage, name);
+    removals.push(instance.remove);
+    const admin = await instance.api.signup("Ada", "ada@example.com", "ada-Pass-1");
+    await instance.api.newChat(admin, "a chat", [["q", "a"]]);
+    const backup = await runCli(["backup"], { OWUI_BACKUP_CONTAINER: name, OWUI_BACKUP_STORE: store });
+    expect(backup.code, backup.stderr).toBe(0);
+    const id = lastLine(backup.stdout);
+    const manifest = JSON.parse(fs.readFileSync(path.join(store, "snapshots", id, "manifest.json"), "utf8"));
+    const revision = alembicOf(name);
+    expect(manifest.database).toMatchObject({ path: "/app/backend/data/webui.db", alembicRevision: revision, rows: { user: 1, chat: 1 } });
+    expect(manifest.image.openWebuiVersion).toBe(VERSION);
+
+    const oldName = `owui-real-old-${process.pid}`;
+    const old = await startReal(oldImage, oldName);
+    removals.push(old.remove);
+    const oldRevision = alembicOf(oldName);
+    expect(oldRevision).not.toBe(revision);
+    const startedAt = inspect(oldName, "{{.State.StartedAt}}");
+    const refused = await runCli(["restore", id, "--yes", "--container", oldName], { OWUI_BACKUP_STORE: store });
+    expect(refused.code).toBe(1);
+    expect(lastLine(refused.stderr)).toBe(
+      `owui-backup: error: snapshot ${id} holds a database at Alembic revision ${revision} (Open WebUI ${VERSION}), which the target image ` +
+        `(Open WebUI ${OLD_VERSION}, revision ${oldRevision}) does not know; its migrations are one-way: restore into an image of that version or newer, or pass --force`,
+    );
+    expect(inspect(oldName, "{{.State.Status}} {{.State.StartedAt}}")).toBe(`running ${startedAt}`);
+  });
+
+  it(`an upgrade: a snapshot of ${OLD_VERSION} restores into ${VERSION}, which migrates it forward; users and chats are there`, async () => {
+    const oldName = `owui-real-up-old-${process.pid}`;
+    const old = await startReal(oldImage, oldName);
+    removals.push(old.remove);
+    const admin = await old.api.signup("Ada", "ada@example.com", "ada-Pass-1");
+    const chats = await Promise.all([1, 2, 3].map((i) => old.api.newChat(admin, `old chat ${i}`, [["q", `answer ${i}`]])));
+    const backup = await runCli(["backup"], { OWUI_BACKUP_CONTAINER: oldName, OWUI_BACKUP_STORE: store });
+    expect(backup.code, backup.stderr).toBe(0);
+    const id = lastLine(backup.stdout);
+
+    const newName = `owui-real-up-new-${process.pid}`;
+    const fresh = await startReal(newImage, newName);
+    removals.push(fresh.remove);
+    const head = alembicOf(newName);
+    const restore = await runCli(["restore", id, "--yes", "--container", newName, "--no-safety-snapshot"], { OWUI_BACKUP_STORE: store });
+    expect(restore.code, restore.stderr).toBe(0);
+    await fresh.api.waitHealthy();
+    // Migrated forward at start, to the new image's head.
+    expect(alembicOf(newName)).toBe(head);
+    const token = await fresh.api.signin("ada@example.com", "ada-Pass-1");
+    const ids = new Set(await fresh.api.chatIds(token));
+    for (const c of chats) expect(ids.has(c.id)).toBe(true);
+  });
+});

@@ -129,6 +129,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     await writer.putJson(snapshotObjects.env, env);
 
     let handling: SqliteHandling = { kind: "as-is" };
+    let database: Manifest["database"];
     const present = planned.filter((p) => p.present);
     const releaseContainer: { now: () => Promise<void> }[] = [];
     if (consistency === "stop") {
@@ -157,6 +158,9 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
         cleanup.defer("remove the staged database copies", () => removeStaging(docker, info.Id, [staged.staging, ...staged.deadLeftovers])),
       );
       for (const [path, copy] of staged.copies) log.debug({ path, bytes: copy.size, ms: copy.ms }, `online copy of ${path}`);
+      // Open WebUI's own database: the one with an Alembic revision (webui.db first, should there be more).
+      const openWebui = [...staged.copies].sort(([a], [b]) => Number(b.endsWith("/webui.db")) - Number(a.endsWith("/webui.db"))).find(([, c]) => c.alembic);
+      if (openWebui) database = { path: openWebui[0], alembicRevision: openWebui[1].alembic, ...(openWebui[1].rows ? { rows: openWebui[1].rows } : {}) };
       handling = { kind: "staged", copies: staged.copies };
     }
 
@@ -208,6 +212,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       finishedAt: finished.toISOString(),
       container: { name: container, id: info.Id, state: initial },
       image,
+      ...(database ? { database } : {}),
       consistency,
       compression: "gzip",
       paths: records,

@@ -2,6 +2,7 @@ import { statPath } from "../docker/archive.js";
 import { ignoreNotModified } from "../docker/client.js";
 import { containerName, findContainer, isMounted, mountPoints, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
 import { compareVersions, openWebuiVersion } from "../docker/open-webui-version.js";
+import { imageMigrations } from "../docker/image-migrations.js";
 import { endOf, FailureError, UsageError, VerifyError } from "../errors.js";
 import { systemPathProblem } from "../util/container-paths.js";
 import { DEFAULT_PATHS } from "../steps/plan-paths.js";
@@ -299,18 +300,38 @@ function selectPaths(manifest: Manifest, options: RestoreOptions, configured: re
   return selected;
 }
 
+/**
+ * Refuses (unless --force) a snapshot the target image cannot run: Open WebUI's database migrations
+ * only go forward, so an image that does not know the snapshot's Alembic revision fails to start on it
+ * ("Can't locate revision identified by …"). The revision recorded in the manifest decides when it is
+ * there and the image can be asked; else the Open WebUI versions are compared.
+ */
 async function checkVersion(ctx: RunContext, manifest: Manifest, image: string, current: ContainerInfo | undefined, force: boolean) {
   const from = manifest.image.openWebuiVersion;
-  if (!from) return;
+  const revision = manifest.database?.alembicRevision;
+  if (!from && !revision) return;
   const inspect = await ctx.docker.getImage(image).inspect().catch(() => undefined);
   const to = await openWebuiVersion(ctx.docker, { labels: inspect?.Config?.Labels ?? null, env: current?.Config.Env ?? inspect?.Config?.Env ?? null }, current?.Id);
+  const refuse = (message: string) => {
+    if (!force) throw new FailureError(`${message}: restore into an image of that version or newer, or pass --force`);
+    ctx.log.warn(`${message}; restoring anyway (--force)`);
+  };
+  if (revision) {
+    const known = await imageMigrations(ctx.docker, inspect?.Id ?? image, current ? { id: current.Id, image: current.Image, running: current.State.Running } : undefined);
+    if (known) {
+      if (!known.revisions.includes(revision)) {
+        refuse(
+          `snapshot ${manifest.id} holds a database at Alembic revision ${revision}${from ? ` (Open WebUI ${from})` : ""}, which the target image` +
+            `${to ? ` (Open WebUI ${to}, revision ${known.heads.join("/")})` : ` (revision ${known.heads.join("/")})`} does not know; its migrations are one-way`,
+        );
+      }
+      return;
+    }
+  }
+  if (!from) return;
   if (!to) {
     ctx.log.warn(`cannot tell the Open WebUI version of ${image}; the snapshot was written by ${from}`);
     return;
   }
-  if (compareVersions(from, to) > 0) {
-    const message = `snapshot ${manifest.id} was written by Open WebUI ${from}, newer than the target image's ${to}; its database migrations are one-way`;
-    if (!force) throw new FailureError(`${message}: upgrade the container's image first, or pass --force`);
-    ctx.log.warn(`${message}; restoring anyway (--force)`);
-  }
+  if (compareVersions(from, to) > 0) refuse(`snapshot ${manifest.id} was written by Open WebUI ${from}, newer than the target image's ${to}; its database migrations are one-way`);
 }

@@ -77,6 +77,11 @@ export const manifestSchema = z.object({
     id: z.string(),
     openWebuiVersion: z.string().optional(),
   }),
+  /**
+   * Open WebUI's database as the consistent copy showed it (online backups): its Alembic revision (the
+   * schema generation, which only goes forward) and row counts of its key tables.
+   */
+  database: z.object({ path: z.string(), alembicRevision: z.string().optional(), rows: z.record(z.string(), z.number().int().nonnegative()).optional() }).optional(),
   consistency: z.enum(CONSISTENCY),
   compression: z.literal("gzip"),
   paths: z.array(pathRecord),

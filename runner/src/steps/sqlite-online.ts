@@ -16,6 +16,7 @@ const STAGE_SCRIPT = String.raw`
 import json, os, shutil, sqlite3, sys, tempfile, time
 MAGIC = b"SQLite format 3\x00"
 SIDECARS = ("-wal", "-shm", "-journal")
+KEY_TABLES = ("user", "auth", "chat", "message", "file", "knowledge", "knowledge_file", "prompt", "model", "tool", "function", "folder", "memory", "config")
 mine = json.loads(sys.argv[1])
 tmp = tempfile.gettempdir()
 leftovers = []
@@ -72,7 +73,21 @@ try:
             d.close()
         finally:
             s.close()
-        copies.append({"path": src, "staged": dst, "size": os.path.getsize(dst), "ms": int((time.time() - t0) * 1000)})
+        copy = {"path": src, "staged": dst, "size": os.path.getsize(dst), "ms": int((time.time() - t0) * 1000)}
+        # Open WebUI's schema revision and row counts, read from the consistent copy (cheap SQL).
+        d = sqlite3.connect(dst)
+        try:
+            tables = {r[0] for r in d.execute("select name from sqlite_master where type = 'table'")}
+            if "alembic_version" in tables:
+                row = d.execute("select version_num from alembic_version").fetchone()
+                if row:
+                    copy["alembic"] = row[0]
+                copy["rows"] = {t: d.execute('select count(*) from "%s"' % t).fetchone()[0] for t in KEY_TABLES if t in tables}
+        except sqlite3.Error:
+            pass
+        finally:
+            d.close()
+        copies.append(copy)
 except Exception as e:
     shutil.rmtree(staging, ignore_errors=True)
     sys.stderr.write("%s: %s\n" % (src, e))
@@ -84,10 +99,21 @@ const REMOVE_SCRIPT = `import shutil, sys
 for p in sys.argv[1:]:
     shutil.rmtree(p, ignore_errors=True)`;
 
+/** A consistent copy of a live database, and what it says about Open WebUI's schema when it is Open WebUI's. */
+export interface StagedCopy {
+  staged: string;
+  size: number;
+  ms: number;
+  /** Alembic revision (`alembic_version`): the database's schema generation. */
+  alembic?: string;
+  /** Row counts of the key tables present. */
+  rows?: Record<string, number>;
+}
+
 export interface StagedCopies {
   staging: string;
-  /** Container path of each live database → path of its consistent copy. */
-  copies: Map<string, { staged: string; size: number; ms: number }>;
+  /** Container path of each live database → its consistent copy. */
+  copies: Map<string, StagedCopy>;
   /** Staging directories of runs that are gone (killed outright), removed with this run's own. */
   deadLeftovers: string[];
 }
@@ -108,13 +134,13 @@ export async function stageSqliteCopies(docker: Docker, container: string, roots
   }
   const parsed = JSON.parse(result.stdout) as {
     staging: string;
-    copies: { path: string; staged: string; size: number; ms: number }[];
+    copies: ({ path: string } & StagedCopy)[];
     leftovers: { dir: string; owner: Partial<Owner> | null }[];
   };
   const dead = parsed.leftovers.filter((l) => typeof l.owner?.pid === "number" && typeof l.owner.host === "string" && isDeadOwner(l.owner as Owner));
   return {
     staging: parsed.staging,
-    copies: new Map(parsed.copies.map((c) => [c.path, { staged: c.staged, size: c.size, ms: c.ms }])),
+    copies: new Map(parsed.copies.map(({ path, ...copy }) => [path, copy])),
     deadLeftovers: dead.map((l) => l.dir),
   };
 }
