@@ -87,7 +87,9 @@ describe.skipIf(requireDockerOrSkip())("runs killed outright leave nothing that 
       const killedAt = Date.now();
       await waitFor("the watcher to unpause it", () => inspect(fixture.name, "{{.State.Paused}}") === "false", 20_000, 100);
       console.log(`watcher put the container back ${Date.now() - killedAt} ms after the kill`);
-      expect(watcher.stderrSoFar()).toMatch(new RegExp(`left paused by pid ${pid} .*; unpaused it`));
+      // The watcher says so right after the unpause; give its stderr a moment to arrive.
+      const said = new RegExp(`left paused by pid ${pid} .*; unpaused it`);
+      await waitFor("the watcher to say it unpaused it", () => said.test(watcher.stderrSoFar()), 5_000, 50);
     } finally {
       watcher.kill("SIGTERM");
       await watcher.result;
