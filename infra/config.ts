@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { cronExpressionProblem } from "./schedule/cron.js";
+import { WEEKDAYS, type Weekday } from "./schedule/scheduled-backup.js";
 
 /**
  * The stack's configuration: simple keys typed in Pulumi.yaml, structured values (storage, schedule,
@@ -105,6 +106,13 @@ const schedule = z
     bootDelayMinutes: wholeNumber(0, 1440).default(5),
     /** systemd only: system units (root) or user units; default from who runs `pulumi up`. */
     systemdScope: z.enum(["system", "user"], { error: "expected system or user" }).optional(),
+    /** A weekly restore rehearsal of the latest snapshot (`owui-backup drill`). */
+    drill: z
+      .strictObject({
+        weekday: z.enum(WEEKDAYS, { error: `expected one of ${WEEKDAYS.join(", ")}` }),
+        time: z.string().regex(TIME, 'expected a time of day as HH:MM, such as "03:30"'),
+      })
+      .optional(),
   })
   .default({ time: "02:00", atBoot: true, bootDelayMinutes: 5 });
 
@@ -130,6 +138,7 @@ export interface ScheduleConfig {
   atBoot: boolean;
   bootDelayMinutes: number;
   systemdScope: "system" | "user";
+  drill?: { weekday: Weekday; time: string };
 }
 
 export interface StackConfig {
@@ -305,6 +314,7 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
       atBoot: parsedSchedule.atBoot,
       bootDelayMinutes: parsedSchedule.bootDelayMinutes,
       systemdScope: parsedSchedule.systemdScope ?? (isRoot ? "system" : "user"),
+      ...(parsedSchedule.drill ? { drill: parsedSchedule.drill } : {}),
     },
     retention: parse(ns, "retention", retention, raw.getObject("retention")),
     runAs,

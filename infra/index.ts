@@ -91,6 +91,7 @@ const schedule = new Schedule(`${config.project}-${config.stack}-schedule`, {
   cron: config.schedule.cron,
   bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
   systemdScope: config.schedule.systemdScope,
+  ...(config.schedule.drill ? { drill: config.schedule.drill } : {}),
 }, { dependsOn: [runner.container] });
 
 export const storeUrl = settings.storeUrl;

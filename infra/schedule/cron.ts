@@ -1,4 +1,4 @@
-import { backupCommandArgs, shQuote, shWord, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, drillCommandArgs, shQuote, shWord, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
  * crontab entries for Linux and macOS: one line per trigger, each ending in a marker comment naming the
@@ -53,6 +53,11 @@ export function cronEntries(s: ScheduledBackup): { when: string; rest: string }[
   const entries = [{ when: s.cron ?? `${minute} ${hour} * * *`, rest }];
   if (s.bootDelayMinutes !== undefined) {
     entries.push({ when: s.bootDelayMinutes > 0 ? `@reboot sleep ${s.bootDelayMinutes * 60} &&` : "@reboot", rest });
+  }
+  if (s.drill) {
+    const [drillHour, drillMinute] = s.drill.time.split(":").map(Number);
+    // A failed drill prints its report: cron mails it (a passing one says nothing).
+    entries.push({ when: `${drillMinute} ${drillHour} * * ${s.drill.weekday}`, rest: `${drillCommandArgs(s).map(shWord).join(" ")} >/dev/null${cronMarker(s)}` });
   }
   return entries;
 }

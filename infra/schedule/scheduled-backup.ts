@@ -18,11 +18,21 @@ export interface ScheduledBackup {
   cron?: string;
   /** Also run after the machine starts, after this many minutes; undefined = not at boot. */
   bootDelayMinutes?: number;
+  /** A weekly restore rehearsal (`owui-backup drill latest`): weekday and HH:MM; undefined = none. */
+  drill?: { weekday: Weekday; time: string };
 }
+
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
 
 /** Arguments after `docker`: the exact command each trigger runs. */
 export function backupCommandArgs(s: Pick<ScheduledBackup, "dockerHost" | "runnerName">): string[] {
   return [...(s.dockerHost ? ["-H", s.dockerHost] : []), "exec", s.runnerName, "owui-backup", "backup", "--trigger", "schedule"];
+}
+
+/** Arguments after `docker` for the weekly drill. */
+export function drillCommandArgs(s: Pick<ScheduledBackup, "dockerHost" | "runnerName">): string[] {
+  return [...(s.dockerHost ? ["-H", s.dockerHost] : []), "exec", s.runnerName, "owui-backup", "drill", "latest"];
 }
 
 /** A name usable in unit file names and task paths: the stack name without characters they refuse. */
@@ -45,5 +55,6 @@ export function describeSchedule(kind: string, s: ScheduledBackup): string {
   if (kind === "none") return "none: run `owui-backup backup --trigger schedule` yourself";
   const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
   const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
-  return `${kind}: ${when}${boot}: docker ${backupCommandArgs(s).join(" ")}`;
+  const drill = s.drill ? `; a restore drill every ${s.drill.weekday} at ${s.drill.time}: docker ${drillCommandArgs(s).join(" ")}` : "";
+  return `${kind}: ${when}${boot}: docker ${backupCommandArgs(s).join(" ")}${drill}`;
 }

@@ -1,4 +1,4 @@
-import { backupCommandArgs, scheduleName, shQuote, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, drillCommandArgs, scheduleName, shQuote, type ScheduledBackup } from "./scheduled-backup.js";
 
 /**
  * A systemd .service (one backup, Type=oneshot), a .timer (daily at the configured time, Persistent= so
@@ -35,8 +35,32 @@ export function serviceUnit(s: ScheduledBackup, scope: SystemdScope): string {
   ].join("\n");
 }
 
-const timer = (description: string, lines: string[], s: ScheduledBackup) =>
-  ["[Unit]", `Description=${description}`, "", "[Timer]", ...lines, `Unit=${unitName(s)}.service`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
+const timer = (description: string, lines: string[], s: ScheduledBackup, service = `${unitName(s)}.service`) =>
+  ["[Unit]", `Description=${description}`, "", "[Timer]", ...lines, `Unit=${service}`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
+
+/** systemd's weekday names, from the config's three-letter ones. */
+const SYSTEMD_WEEKDAY = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" } as const;
+
+/** The weekly drill's service and timer; undefined without a drill. */
+export function drillUnits(s: ScheduledBackup, scope: SystemdScope): { service: string; timer: string } | undefined {
+  if (!s.drill) return undefined;
+  const afterDocker = scope === "system" ? ["Wants=docker.service", "After=docker.service"] : [];
+  const service = [
+    "[Unit]",
+    `Description=owui-backup: restore drill of the latest snapshot of ${s.container} (stack ${s.stack})`,
+    ...afterDocker,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${execWords(["docker", ...drillCommandArgs(s)])}`,
+    "",
+  ].join("\n");
+  const when = `OnCalendar=${SYSTEMD_WEEKDAY[s.drill.weekday]} *-*-* ${s.drill.time}:00`;
+  return {
+    service,
+    timer: timer(`owui-backup: weekly restore drill of ${s.container} (stack ${s.stack})`, [when, "Persistent=true"], s, `${unitName(s)}-drill.service`),
+  };
+}
 
 export function timerUnit(s: ScheduledBackup): string {
   return timer(`owui-backup: daily backup of the Open WebUI container ${s.container} (stack ${s.stack})`, [`OnCalendar=*-*-* ${s.time}:00`, "Persistent=true"], s);
@@ -55,6 +79,7 @@ const systemctl = (scope: SystemdScope) => (scope === "system" ? "systemctl" : "
 export function systemdCreateScript(s: ScheduledBackup, scope: SystemdScope): string {
   const name = unitName(s);
   const boot = bootTimerUnit(s);
+  const drill = drillUnits(s, scope);
   return [
     "set -eu",
     `dir="${unitDir(scope)}"`,
@@ -62,8 +87,12 @@ export function systemdCreateScript(s: ScheduledBackup, scope: SystemdScope): st
     `printf '%s' ${shQuote(serviceUnit(s, scope))} > "$dir/${name}.service"`,
     `printf '%s' ${shQuote(timerUnit(s))} > "$dir/${name}.timer"`,
     boot ? `printf '%s' ${shQuote(boot)} > "$dir/${name}-boot.timer"` : `rm -f "$dir/${name}-boot.timer"`,
+    ...(drill
+      ? [`printf '%s' ${shQuote(drill.service)} > "$dir/${name}-drill.service"`, `printf '%s' ${shQuote(drill.timer)} > "$dir/${name}-drill.timer"`]
+      : [`rm -f "$dir/${name}-drill.service" "$dir/${name}-drill.timer"`]),
     `${systemctl(scope)} daemon-reload`,
     `${systemctl(scope)} enable --now ${name}.timer`,
+    ...(drill ? [`${systemctl(scope)} enable --now ${name}-drill.timer`] : []),
     // Enabled for the next boot only: started now it would fire at once.
     ...(boot ? [`${systemctl(scope)} enable ${name}-boot.timer`] : []),
     // User timers stop at logout unless the user lingers; allowed for oneself on most distributions.
@@ -78,8 +107,8 @@ export function systemdDeleteScript(s: ScheduledBackup, scope: SystemdScope): st
   return [
     "set -eu",
     `dir="${unitDir(scope)}"`,
-    `${systemctl(scope)} disable --now ${name}.timer ${name}-boot.timer 2>/dev/null || true`,
-    `rm -f "$dir/${name}.service" "$dir/${name}.timer" "$dir/${name}-boot.timer"`,
+    `${systemctl(scope)} disable --now ${name}.timer ${name}-boot.timer ${name}-drill.timer 2>/dev/null || true`,
+    `rm -f "$dir/${name}.service" "$dir/${name}.timer" "$dir/${name}-boot.timer" "$dir/${name}-drill.service" "$dir/${name}-drill.timer"`,
     `${systemctl(scope)} daemon-reload 2>/dev/null || true`,
   ].join("\n");
 }

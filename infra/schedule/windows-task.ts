@@ -1,4 +1,7 @@
-import { backupCommandArgs, scheduleName, type ScheduledBackup } from "./scheduled-backup.js";
+import { backupCommandArgs, drillCommandArgs, scheduleName, type ScheduledBackup } from "./scheduled-backup.js";
+
+/** Task Scheduler's day names, from the config's three-letter ones. */
+const WINDOWS_WEEKDAY = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" } as const;
 
 /**
  * Windows Task Scheduler, through PowerShell's ScheduledTasks module (seed 000's setup_backup_schedule.ps1):
@@ -31,9 +34,9 @@ export function taskPath(s: Pick<ScheduledBackup, "project" | "stack">): string 
 
 export function windowsCreateScript(s: ScheduledBackup): string {
   const at = s.time;
-  const register = (name: string, trigger: string, what: string) =>
-    `Register-ScheduledTask -TaskPath $taskPath -TaskName ${psQuote(name)} -Action $action -Trigger ${trigger} ` +
-    `-Principal $principal -Settings $settings -Description ${psQuote(`owui-backup: ${what} backup of the Open WebUI container ${s.container} (stack ${s.stack})`)} -Force | Out-Null`;
+  const register = (name: string, trigger: string, what: string, action = "$action") =>
+    `Register-ScheduledTask -TaskPath $taskPath -TaskName ${psQuote(name)} -Action ${action} -Trigger ${trigger} ` +
+    `-Principal $principal -Settings $settings -Description ${psQuote(`owui-backup: ${what} of the Open WebUI container ${s.container} (stack ${s.stack})`)} -Force | Out-Null`;
   return [
     "$ErrorActionPreference = 'Stop'",
     "$docker = (Get-Command docker -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source",
@@ -44,14 +47,21 @@ export function windowsCreateScript(s: ScheduledBackup): string {
     "$principal = New-ScheduledTaskPrincipal -UserId ([System.Security.Principal.WindowsIdentity]::GetCurrent().Name) -LogonType S4U -RunLevel Highest",
     "$settings = New-ScheduledTaskSettingsSet -StartWhenAvailable -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Hours 12) -MultipleInstances IgnoreNew",
     `$daily = New-ScheduledTaskTrigger -Daily -At ${psQuote(at)}`,
-    register("daily", "$daily", `daily ${at}`),
+    register("daily", "$daily", `daily ${at} backup`),
     ...(s.bootDelayMinutes !== undefined
       ? [
           "$atStart = New-ScheduledTaskTrigger -AtStartup",
           `$atStart.Delay = ${psQuote(`PT${s.bootDelayMinutes}M`)}`,
-          register("at-start", "$atStart", `at-start (after ${s.bootDelayMinutes} min)`),
+          register("at-start", "$atStart", `at-start (after ${s.bootDelayMinutes} min) backup`),
         ]
       : [`Unregister-ScheduledTask -TaskPath $taskPath -TaskName 'at-start' -Confirm:$false -ErrorAction SilentlyContinue`]),
+    ...(s.drill
+      ? [
+          `$drillAction = New-ScheduledTaskAction -Execute $docker -Argument ${psQuote(windowsCommandLine(drillCommandArgs(s)))}`,
+          `$weekly = New-ScheduledTaskTrigger -Weekly -DaysOfWeek ${WINDOWS_WEEKDAY[s.drill.weekday]} -At ${psQuote(s.drill.time)}`,
+          register("drill", "$weekly", `weekly restore drill (${s.drill.weekday} ${s.drill.time})`, "$drillAction"),
+        ]
+      : [`Unregister-ScheduledTask -TaskPath $taskPath -TaskName 'drill' -Confirm:$false -ErrorAction SilentlyContinue`]),
   ].join("\n");
 }
 

@@ -152,13 +152,17 @@ const SETTINGS = {
 } as const;
 
 type Settings = typeof SETTINGS;
-export type Config = { [K in keyof Settings]: ReturnType<Settings[K]["default"]> | z.output<Settings[K]["schema"]> };
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]["default"]> | z.output<Settings[K]["schema"]> } & {
+  /** The flag or variable each set value came from, for messages that tell the user what to check. */
+  sources: Partial<Record<keyof Settings, string>>;
+};
 
 /** Flags as commander hands them over: camelCase keys, string values (arrays for repeatable flags). */
 export type Flags = Record<string, unknown>;
 
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
-  const out: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  const out: Record<string, unknown> = { sources };
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const fromFlag = flags[key];
     const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : fromFlag !== undefined ? String(fromFlag) : env[setting.env];
@@ -177,6 +181,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
       throw new UsageError(`invalid ${source} "${withoutUserInfo(raw)}": ${parsed.error.issues[0]?.message ?? "invalid value"}`);
     }
     out[key] = parsed.data;
+    sources[key] = fromFlag !== undefined ? setting.flag : setting.env;
   }
   return out as Config;
 }
@@ -196,7 +201,7 @@ export function stderrLevel(config: Config): "debug" | "info" | "warn" | "error"
 /** How to open stores named by URL: the S3 settings shared by --store and --copy-to. */
 export function storeSettings(config: Config): StoreSettings {
   return {
-    s3: { endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle },
+    s3: { endpoint: config.s3Endpoint, endpointFrom: config.sources.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle },
     s3PartSize: config.s3PartSize,
   };
 }

@@ -16,6 +16,10 @@ export class NotFoundError extends FailureError {
   override name = "NotFoundError";
 }
 
+export class ContainerNotFoundError extends NotFoundError {
+  override name = "ContainerNotFoundError";
+}
+
 export class LockedError extends FailureError {
   override name = "LockedError";
 }

@@ -14,7 +14,9 @@ class HumanLines extends Writable {
     for (const line of chunk.toString("utf8").split("\n")) {
       if (!line) continue;
       try {
-        const record = JSON.parse(line) as { level: number; msg?: string };
+        const record = JSON.parse(line) as { level: number; msg?: string; fileOnly?: boolean };
+        // The run's result line: stderr already carries the summary or the error line.
+        if (record.fileOnly) continue;
         const level = LEVEL_NAMES[record.level] ?? "info";
         this.out.write(`${level === "info" ? "" : `${level}: `}${record.msg ?? ""}\n`);
       } catch {

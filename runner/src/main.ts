@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerBackup } from "./commands/backup.js";
 import { registerCopy } from "./commands/copy.js";
+import { registerDrill } from "./commands/drill.js";
 import type { CommandIo } from "./commands/common.js";
 import { registerList } from "./commands/list.js";
 import { registerPrune } from "./commands/prune.js";
@@ -10,6 +11,7 @@ import { registerVerify } from "./commands/verify.js";
 import { registerCheck, registerReset, registerWatch } from "./commands/watch.js";
 import { exitCodeOf, InterruptedError, oneLine } from "./errors.js";
 import { Cleanup } from "./run/cleanup.js";
+import { storeAccessError } from "./store/local/local-store.js";
 import { TOOL_VERSION } from "./version.js";
 
 export function buildProgram(io: CommandIo): Command {
@@ -25,9 +27,10 @@ export function buildProgram(io: CommandIo): Command {
     .option("--s3-part-size <MiB>", "multipart part size for uploads, 5-5120 (env OWUI_BACKUP_S3_PART_SIZE; default 8)")
     .option("--log-level <level>", "debug | info | warn | error (env OWUI_BACKUP_LOG_LEVEL)")
     .option("--log-dir <dir>", "where JSON log lines go (env OWUI_BACKUP_LOG_DIR; default <store>/logs)")
-    .showHelpAfterError("(run owui-backup --help for usage)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    // A half-asleep restorer reads `restore --help`: it must show --store and --container too.
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(usageLine(s)) });
   registerBackup(program, io);
   registerList(program, io);
   registerRestore(program, io);
@@ -35,11 +38,24 @@ export function buildProgram(io: CommandIo): Command {
   registerPrune(program, io);
   registerStatus(program, io);
   registerCopy(program, io);
+  registerDrill(program, io);
   registerWatch(program, io);
   registerCheck(program, io);
   registerReset(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+/**
+ * Commander's usage errors as one line in the style of every other error:
+ * "error: unknown option '--contianer'\n(Did you mean --container?)" becomes
+ * "owui-backup: error: unknown option '--contianer'; did you mean --container?".
+ */
+export function usageLine(message: string): string {
+  const [first = "", ...rest] = message.trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  const hint = rest.map((l) => l.replace(/^\((.*)\)$/, "$1").replace(/^Did you mean/, "did you mean")).join("; ");
+  const line = `${first}${hint ? `; ${hint}` : ""}`;
+  return `owui-backup: ${line.startsWith("error:") ? line : `error: ${line}`}${/did you mean/.test(line) ? "" : " (see owui-backup --help)"}\n`;
 }
 
 /**
@@ -68,16 +84,32 @@ export async function main(argv: string[]): Promise<number> {
   for (const s of signals) process.on(s, onSignal);
   process.on("beforeExit", onBeforeExit);
   const io: CommandIo = { signal: controller.signal, stdout: process.stdout };
+  const started = Date.now();
+  let command = "";
   try {
-    await buildProgram(io).parseAsync(argv);
-    return io.exitCode ?? 0;
+    const program = buildProgram(io);
+    program.hook("preAction", (_program, action) => {
+      command = action.name();
+    });
+    await program.parseAsync(argv);
+    const code = io.exitCode ?? 0;
+    io.log?.info({ fileOnly: true, result: "ok", command, exitCode: code, durationMs: Date.now() - started }, `${command} finished (exit ${code})`);
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
     }
     // An interrupted run may say in what state it left things; otherwise the interruption is the news.
-    const reported = controller.signal.aborted && !(err instanceof InterruptedError) ? (controller.signal.reason as InterruptedError) : err;
+    const reported =
+      controller.signal.aborted && !(err instanceof InterruptedError)
+        ? (controller.signal.reason as InterruptedError)
+        : (io.storeDirectory && storeAccessError(err, io.storeDirectory)) || err;
     process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
+    // Every run that opened its log ends it with its result, failed or not.
+    io.log?.error(
+      { fileOnly: true, result: controller.signal.aborted ? "interrupted" : "failed", command, exitCode: exitCodeOf(reported), durationMs: Date.now() - started },
+      `${command} failed: ${oneLine(reported)}`,
+    );
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);
   } finally {

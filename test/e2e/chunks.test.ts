@@ -74,9 +74,23 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     const archive = fs.statSync(path.join(fixture.store, "snapshots", latest!.id, "paths/app_backend_data.tar.gz")).size;
     expect(archive).toBeLessThan(64 << 10);
 
+    // Progress and summaries count every byte read, chunks included (they used to count the archive alone).
+    const verify = await runCli(["verify", latest!.id, "--json"], fixture.env);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)[0].bytesRead).toBe(manifest.sizeBytes);
+    expect((await runCli(["verify", latest!.id], fixture.env)).stderr).toMatch(new RegExp(`${latest!.id} ok: \\d+ objects and their chunks, 1\\d(\\.\\d)? MB read, \\d+ SQLite databases checked, in \\d+\\.\\d s`));
+    expect(second.stderr).toMatch(/^backed up \d+ files in \d+\.\d s: \d+(\.\d)? MB read, \d+(\.\d)? [KM]B new in the store, 1\d(\.\d)? MB stored/m);
+
     py(fixture.name, `import os, shutil; shutil.rmtree("/app/backend/data/uploads"); os.remove("/app/backend/data/models/blobs/sha256-model")`);
-    const restore = await runCli(["restore", latest!.id, "--yes", "--no-safety-snapshot"], fixture.env);
+    const restore = await runCli(["restore", latest!.id, "--yes", "--no-safety-snapshot", "--json"], fixture.env);
     expect(restore.code, restore.stderr).toBe(0);
+    // Everything but the small container.json, env.json and chunk index.
+    const ownSmall = manifest.objects.filter((o: { name: string }) => !o.name.endsWith(".tar.gz")).reduce((sum: number, o: { size: number }) => sum + o.size, 0);
+    expect(JSON.parse(restore.stdout).bytesRead).toBe(manifest.sizeBytes - ownSmall);
+    // --json keeps stderr to warnings: the summary line is in the log file.
+    const logs = path.join(fixture.store, "logs");
+    const logText = fs.readdirSync(logs).map((f) => fs.readFileSync(path.join(logs, f), "utf8")).join("");
+    expect(logText).toMatch(new RegExp(`restored ${latest!.id} into ${fixture.name}: \\d paths, 1\\d(\\.\\d)? MB read from the store, in \\d+\\.\\d s`));
     const restored = tree(fixture.name, "/app/backend/data");
     expect({ ...restored, data: { ...restored.data!, mtime: 0 } }).toEqual({ ...expected, data: { ...expected.data!, mtime: 0 } });
     expect(py(fixture.name, `import os; a = os.stat("/app/backend/data/models/blobs/sha256-model"); b = os.stat("/app/backend/data/models/blobs/hardlink"); print(a.st_ino == b.st_ino, int(a.st_mtime))`)).toBe(
@@ -146,7 +160,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     py(fixture.name, `import os\nwith open("/app/backend/data/models/blobs/sha256-model", "wb") as f: f.write(os.urandom(12 << 20))`);
     expect((await runCli(["backup"], fixture.env)).code).toBe(0);
     const before = chunkFiles(fixture.store).length;
-    const prune = await runCli(["prune", "--keep-last", "1"], fixture.env);
+    const prune = await runCli(["prune", "--yes", "--keep-last", "1"], fixture.env);
     expect(prune.code, prune.stderr).toBe(0);
     expect(prune.stdout).toMatch(/removed \d+ unused chunks/);
     const after = chunkFiles(fixture.store).length;
@@ -155,7 +169,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     const check = await runCli(["verify", only!.id], fixture.env);
     expect(check.code, check.stdout).toBe(0);
     // Nothing left to collect: a second prune removes no chunk.
-    expect((await runCli(["prune", "--keep-last", "1"], fixture.env)).stdout).not.toMatch(/unused chunks/);
+    expect((await runCli(["prune", "--yes", "--keep-last", "1"], fixture.env)).stdout).not.toMatch(/unused chunks/);
     expect(chunkFiles(fixture.store)).toHaveLength(after);
   });
 

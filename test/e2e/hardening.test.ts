@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -123,6 +123,30 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
       expect(result.stderr).toMatch(/is in a kernel filesystem \(\/(proc|sys)\), where nothing can be stored; pick another directory/);
     }
+  });
+
+  it.skipIf(skipWithout([], { root: true }))("a user without the docker group, or without access to the store: one line that says what to do", () => {
+    // Run as nobody: no docker group, and the store below is root's and private.
+    const bin = path.join(import.meta.dirname, "../../runner/bin/owui-backup.js");
+    const asNobody = (args: string[], env: Record<string, string>, gid = 65534) =>
+      spawnSync(process.execPath, [bin, ...args], { uid: 65534, gid, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", ...env } });
+    // The engine's socket group: with it, only the store is out of reach.
+    const dockerGid = fs.statSync("/var/run/docker.sock").gid;
+    const open = fs.mkdtempSync(path.join(os.tmpdir(), "owui-nobody-"));
+    fs.chmodSync(open, 0o777);
+    const engine = asNobody(["backup", "--container", fixture.name], { OWUI_BACKUP_STORE: path.join(open, "store") });
+    expect(engine.status).toBe(1);
+    expect(engine.stderr.trim().split("\n")).toHaveLength(1);
+    expect(engine.stderr.trim()).toMatch(/^owui-backup: error: no permission to use the Docker socket \/var\/run\/docker\.sock \(EACCES\): run as root, or add this user to the docker group/);
+    const before = state(fixture.name);
+    for (const args of [["list"], ["status"], ["verify", "--all"], ["restore", "latest", "--yes"], ["prune", "--yes"], ["copy", "--all", "--to", path.join(open, "copy")]]) {
+      const result = asNobody(args, { OWUI_BACKUP_STORE: fixture.store, OWUI_BACKUP_LOG_DIR: path.join(open, "logs") }, dockerGid);
+      expect(result.status, args.join(" ")).toBe(1);
+      expect(result.stderr.trim().split("\n"), `${args.join(" ")}: ${result.stderr}`).toHaveLength(1);
+      expect(result.stderr.trim()).toBe(`owui-backup: error: store ${fixture.store} is not readable (EACCES): run as the user who owns it (see ls -ld ${fixture.store}) or fix its permissions`);
+    }
+    expect(state(fixture.name)).toBe(before);
+    fs.rmSync(open, { recursive: true, force: true });
   });
 
   it("empty --container and --store are usage errors, not the defaults", async () => {

@@ -53,11 +53,30 @@ describe.skipIf(requireDockerOrSkip())("day-to-day operation", () => {
     expect(lastLine(wrong.stderr)).toMatch(/has no path \/root\/\.ollama; it has \/app\/backend\/data, \/app\/backend\/static, \/app\/backend\/\.webui_secret_key$/);
   });
 
+  it("without a terminal and without --yes, restore and prune refuse in one line with exit 2 and touch nothing", async () => {
+    expect((await runCli(["backup"], fixture.env)).code).toBe(0);
+    expect((await runCli(["backup"], fixture.env)).code).toBe(0);
+    const startedAt = inspect(fixture.name, "{{.State.StartedAt}}");
+    const before = fs.readdirSync(path.join(fixture.store, "snapshots")).sort();
+    for (const [args, what] of [
+      [["restore", "latest"], "restore replaces the container's data"],
+      [["prune", "--keep-last", "1"], "prune deletes snapshots"],
+    ] as const) {
+      const refused = await runCli([...args], fixture.env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(`owui-backup: error: ${what} and asks first, but there is no terminal to ask on; add --yes to go ahead without asking\n`);
+    }
+    expect(inspect(fixture.name, "{{.State.StartedAt}}")).toBe(startedAt);
+    expect(fs.readdirSync(path.join(fixture.store, "snapshots")).sort()).toEqual(before);
+    // A dry run deletes nothing and needs no consent.
+    expect((await runCli(["prune", "--keep-last", "1", "--dry-run"], fixture.env)).code).toBe(0);
+  });
+
   it("on a terminal: shows progress, asks before restoring, and a 'no' changes nothing", async () => {
     const startedAt = inspect(fixture.name, "{{.State.StartedAt}}");
     const backup = onTerminal(["backup"], fixture.env, "");
     expect(backup.code).toBe(0);
-    expect(backup.output).toMatch(/app_backend_data {2}\d+(\.\d)? [KMG]?B {2}\d+(\.\d)? [KMG]?B\/s/);
+    expect(backup.output).toMatch(/app_backend_data {2}\d+(\.\d)? [KMG]?B read {2}\d+(\.\d)? [KMG]?B\/s/);
     const declined = onTerminal(["restore", "latest"], fixture.env, "n\n");
     expect(declined.output).toMatch(/Restore snapshot \d{8}_\d{6} .* into container owui-e2e-\w+, replacing \/app\/backend\/data, .*\? \[y\/N\]/);
     expect(declined.output).toMatch(/restore cancelled; nothing was changed/);

@@ -1,14 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { deflateSync, crc32 } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crc32, deflateSync, gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
-import { lastLine, runCli } from "../helpers/cli.js";
-import { docker, inspect } from "./fixture.js";
+import { lastLine, runCli, startCli } from "../helpers/cli.js";
+import { docker, inspect, waitFor } from "./fixture.js";
 import { OpenWebUi } from "./open-webui-api.js";
 
 /**
@@ -165,6 +165,66 @@ function liveClient(api: OpenWebUi, token: string) {
   };
 }
 
+/**
+ * Deletes `count` rows of `table` from the database inside a stored snapshot and writes the result
+ * back as a backup would have: new chunks named by their sha256, the chunk index and the manifest's
+ * checksum of it recomputed. Every checksum then agrees; only what the rows say is wrong. Returns
+ * what puts the snapshot back as it was.
+ */
+function dropRowsInSnapshot(store: string, id: string, table: string, count: number): () => void {
+  const dir = path.join(store, "snapshots", id);
+  const manifestFile = path.join(dir, "manifest.json");
+  const original = fs.readFileSync(manifestFile);
+  const manifest = JSON.parse(original.toString("utf8"));
+  const record = manifest.paths.find((p: { path: string }) => p.path === "/app/backend/data");
+  const indexName = record.index as string;
+  const originalIndex = fs.readFileSync(path.join(dir, indexName));
+  const index = JSON.parse(originalIndex.toString("utf8"));
+  const file = index.files.find((f: { name: string }) => f.name.endsWith("webui.db"));
+  if (!file) throw new Error("the snapshot holds no chunked webui.db");
+  const chunkDir = path.join(store, manifest.chunkStore.prefix);
+  const plain = Buffer.concat(
+    file.chunks.map((c: { id: string; gzip: boolean }) => {
+      const stored = fs.readFileSync(path.join(chunkDir, c.id.slice(0, 2), `${c.id}${c.gzip ? ".gz" : ""}`));
+      return c.gzip ? gunzipSync(stored) : stored;
+    }),
+  );
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "owui-damage-"));
+  try {
+    const db = path.join(work, "webui.db");
+    fs.writeFileSync(db, plain);
+    execFileSync("python3", ["-c", `import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("pragma journal_mode=delete")
+c.execute(f"delete from {sys.argv[2]} where rowid in (select rowid from {sys.argv[2]} limit {int(sys.argv[3])})")
+c.commit(); c.close()`, db, table, String(count)]);
+    const damaged = fs.readFileSync(db);
+    // The archive's placeholder records the size: the damage must keep it (deleted rows free pages, the file stays).
+    expect(damaged.length).toBe(file.size);
+    file.chunks = [];
+    for (let at = 0; at < damaged.length; at += index.chunkSize) {
+      const piece = damaged.subarray(at, at + index.chunkSize);
+      const sha = createHash("sha256").update(piece).digest("hex");
+      fs.mkdirSync(path.join(chunkDir, sha.slice(0, 2)), { recursive: true });
+      fs.writeFileSync(path.join(chunkDir, sha.slice(0, 2), sha), piece);
+      file.chunks.push({ id: sha, size: piece.length, stored: piece.length, gzip: false });
+    }
+    delete file.stat;
+    const indexBytes = Buffer.from(JSON.stringify(index));
+    fs.writeFileSync(path.join(dir, indexName), indexBytes);
+    const object = manifest.objects.find((o: { name: string }) => o.name === indexName);
+    object.size = indexBytes.length;
+    object.sha256 = createHash("sha256").update(indexBytes).digest("hex");
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return () => {
+    fs.writeFileSync(path.join(dir, indexName), originalIndex);
+    fs.writeFileSync(manifestFile, original);
+  };
+}
+
 for (const mode of ["WAL", "DELETE"] as const) {
   describe.skipIf(requireDockerOrSkip())(`the real Open WebUI ${VERSION}, SQLite in ${mode} mode`, () => {
     const name = `owui-real-${mode.toLowerCase()}-${process.pid}`;
@@ -206,10 +266,15 @@ for (const mode of ["WAL", "DELETE"] as const) {
     it("backed up under live writes, the volume wiped, restore latest: everything is back, checked through the API", async () => {
       const live = liveClient(api, seeded.users[1]!.token);
       await new Promise((r) => setTimeout(r, 1000));
+      const backupStarted = Date.now();
       const backup = await runCli(["backup"], env);
+      const backupMs = Date.now() - backupStarted;
       const { longestMs, writes } = await live.stop();
       expect(backup.code, backup.stderr).toBe(0);
       console.log(`${mode}: longest wait of the live client for one write during the backup: ${longestMs} ms (${writes} writes)`);
+      const dataBytes = Number(docker("exec", name, "du", "-sb", "/app/backend/data").split(/\s/)[0]);
+      const storedBytes = Number(execFileSync("du", ["-sb", store], { encoding: "utf8" }).split(/\s/)[0]);
+      console.log(`${mode}: data ${(dataBytes / 1e6).toFixed(1)} MB, backed up in ${(backupMs / 1000).toFixed(1)} s into ${(storedBytes / 1e6).toFixed(1)} MB`);
 
       // The volume wiped: Open WebUI starts over with an empty database.
       docker("stop", name);
@@ -218,10 +283,51 @@ for (const mode of ["WAL", "DELETE"] as const) {
       await api.waitHealthy();
       await expect(api.me(seeded.users[0]!.token)).rejects.toThrow(/HTTP 401/);
 
+      const restoreStarted = Date.now();
       const restore = await runCli(["restore", "latest", "--yes"], env);
       expect(restore.code, restore.stderr).toBe(0);
       await api.waitHealthy();
+      console.log(`${mode}: restored and healthy in ${((Date.now() - restoreStarted) / 1000).toFixed(1)} s`);
       await expectEverythingBack(api, seeded);
+    });
+
+    it("drill: the latest snapshot boots in a throwaway container with no network and passes every check; nothing of it is left", async () => {
+      const before = new Set(docker("ps", "-aq").split("\n"));
+      const drill = await runCli(["drill", "latest", "--json"], env);
+      expect(drill.code, drill.stderr).toBe(0);
+      const report = JSON.parse(drill.stdout);
+      expect(report.ok).toBe(true);
+      expect(report.checks.map((c: { check: string }) => c.check)).toEqual(["sqlite integrity", "migrated", "row counts", "uploaded files", "/health"]);
+      expect(report.checks.find((c: { check: string }) => c.check === "uploaded files").detail).toMatch(/^(9|1\d) files present with their sizes$/);
+      console.log(`${mode}: drill ${(report.durationMs / 1000).toFixed(1)} s: ${report.checks.map((c: { detail: string }) => c.detail).join(" | ")}`);
+      expect(docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim()).toBe("");
+      expect(docker("volume", "ls", "-q", "--filter", "label=owui-backup.drill").trim()).toBe("");
+      expect(new Set(docker("ps", "-aq").split("\n"))).toEqual(before);
+      // Recorded: status shows it, list marks the snapshot.
+      expect(JSON.parse((await runCli(["status", "--json"], env)).stdout).lastDrill).toMatchObject({ id: report.id, ok: true });
+      const listed = JSON.parse((await runCli(["list", "--json"], env)).stdout) as { id: string; drill: { ok: boolean } | null }[];
+      expect(listed.find((s) => s.id === report.id)?.drill).toMatchObject({ ok: true });
+    });
+
+    it("drill: rows missing where no checksum can tell (the recorded counts say more) fails naming the table; SIGTERM mid-drill leaves nothing", async () => {
+      const id = lastLine((await runCli(["backup"], env)).stdout);
+      const recorded = JSON.parse(fs.readFileSync(path.join(store, "snapshots", id, "manifest.json"), "utf8")).database.rows.chat as number;
+      const undo = dropRowsInSnapshot(store, id, "chat", 7);
+      onTestFinished(undo);
+      // Nothing a checksum covers is wrong: verify passes.
+      const verify = await runCli(["verify", id], env);
+      expect(verify.code, verify.stderr).toBe(0);
+      const drill = await runCli(["drill", id], env);
+      expect(drill.code).toBe(1);
+      expect(drill.stdout).toMatch(new RegExp(`FAIL  row counts .*table chat has ${recorded - 7} rows, the snapshot recorded ${recorded}`));
+      expect(lastLine(drill.stderr)).toMatch(new RegExp(`^owui-backup: error: drill of ${id} failed: row counts: table chat has`));
+
+      const run = startCli(["drill", id], env);
+      await waitFor("the drill container", () => docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim() !== "", 120_000, 100);
+      run.kill("SIGTERM");
+      expect((await run.result).code).toBe(143);
+      expect(docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim()).toBe("");
+      expect(docker("volume", "ls", "-q", "--filter", "label=owui-backup.drill").trim()).toBe("");
     });
 
     it("--recreate after `docker rm -f`: the container comes back from its saved settings, with its data", async () => {

@@ -144,7 +144,7 @@ describe.skipIf(requireDockerOrSkip())("S3 store end to end", () => {
     expect(third.code, third.stderr).toBe(0);
     const ids = await listIds();
     expect(ids).toHaveLength(3);
-    const prune = await runCli(["prune", "--keep-last", "1", "--json"], env);
+    const prune = await runCli(["prune", "--yes", "--keep-last", "1", "--json"], env);
     expect(prune.code, prune.stderr).toBe(0);
     expect(await listIds()).toEqual([lastLine(third.stdout)]);
     const left = new Set((await bucketKeys("main/snapshots/")).map((k) => k.split("/")[2]));

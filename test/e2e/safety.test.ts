@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
@@ -176,6 +177,9 @@ describe.skipIf(requireDockerOrSkip())("bad input: one line, the right exit code
     [["backup", "--mode", "sideways"], 2, /^owui-backup: error: invalid --mode "sideways"/],
     [["restore", "latest", "--only", "everything"], 2, /^owui-backup: error: invalid --only "everything": expected data or config$/],
     [["verify", "20000101_000000"], 1, /not found/],
+    [["backup", "--contianer", "x"], 2, /^owui-backup: error: unknown option '--contianer'; did you mean --container\?$/],
+    [["restore"], 2, /^owui-backup: error: missing required argument 'snapshot' \(see owui-backup --help\)$/],
+    [["bakup"], 2, /^owui-backup: error: unknown command 'bakup'; did you mean backup\?$/],
   ])("%j → exit %i", async (args, code, message) => {
     const before = state(fixture.name);
     const result = await runCli(args as string[], fixture.env);
@@ -183,6 +187,42 @@ describe.skipIf(requireDockerOrSkip())("bad input: one line, the right exit code
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr.trim()).toMatch(message as RegExp);
     expect(state(fixture.name)).toBe(before);
+  });
+
+  it("a typo'd container leaves no state in the store; every run, failed or not, ends its log with a result line", async () => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), "owui-typo-"));
+    try {
+      const env = { ...fixture.env, OWUI_BACKUP_STORE: store };
+      const typo = await runCli(["backup", "--container", "open-webiu"], env);
+      expect(typo.code).toBe(1);
+      // Only the log of the failed run: no state, lock or snapshot for a name the store never knew.
+      expect(fs.readdirSync(store)).toEqual(["logs"]);
+      const ok = await runCli(["backup"], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      // Default paths the container lacks (no Ollama here) are not news: debug level only.
+      expect(ok.stderr).not.toContain("/root/.ollama");
+      expect((await runCli(["backup", "--log-level", "debug"], env)).stderr).toContain("/root/.ollama is not in the container; skipped");
+      const [log] = fs.readdirSync(path.join(store, "logs"));
+      const records = fs.readFileSync(path.join(store, "logs", log!), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const results = records.filter((r) => r.result);
+      expect(results.map((r) => [r.command, r.result, r.exitCode])).toEqual([["backup", "failed", 1], ["backup", "ok", 0], ["backup", "ok", 0]]);
+      expect(results[0].msg).toMatch(/^backup failed: container open-webiu not found/);
+      expect(results[1].durationMs).toBeGreaterThan(0);
+      // The result line is for the file: stderr already said it.
+      expect(typo.stderr.trim().split("\n")).toHaveLength(1);
+      // A known container gone missing is a failure worth recording.
+      docker("rename", fixture.name, `${fixture.name}-away`);
+      try {
+        expect((await runCli(["backup"], env)).code).toBe(1);
+      } finally {
+        docker("rename", `${fixture.name}-away`, fixture.name);
+      }
+      const status = await runCli(["status", "--json"], env);
+      expect(status.code).toBe(1);
+      expect(JSON.parse(status.stdout)).toMatchObject({ healthy: false, problem: "the last run failed", lastFailure: { error: expect.stringMatching(/not found/) } });
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
   });
 
   it("never writes a secret value to output or logs, and warns once about data outside the container", async () => {
@@ -194,7 +234,7 @@ describe.skipIf(requireDockerOrSkip())("bad input: one line, the right exit code
     expect(backup.stderr.split("\n").filter((l) => l.includes("outside the container"))).toEqual([
       "warn: data outside the container is not in this snapshot, back it up separately: database postgresql://db.internal:5432/owui (DATABASE_URL)",
     ]);
-    for (const args of [["backup", "--json"], ["list"], ["list", "--json"], ["status"], ["verify", "--all", "--json"], ["restore", id, "--yes", "--log-level", "debug"], ["prune", "--json"]]) {
+    for (const args of [["backup", "--json"], ["list"], ["list", "--json"], ["status"], ["verify", "--all", "--json"], ["restore", id, "--yes", "--log-level", "debug"], ["prune", "--yes", "--json"]]) {
       const result = await runCli(args, fixture.env);
       expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
       outputs.push(result.stdout, result.stderr);

@@ -80,6 +80,15 @@ describe("stack configuration, as a real engine runs the program", () => {
   });
 });
 
+describe("stack configuration: the weekly drill", () => {
+  test("schedule.drill takes a weekday and a time; bad ones name the key", () => {
+    expect(read({ schedule: { drill: { weekday: "sun", time: "03:30" } } }).schedule.drill).toEqual({ weekday: "sun", time: "03:30" });
+    expect(read({}).schedule.drill).toBeUndefined();
+    expect(problem({ schedule: { drill: { weekday: "sunday", time: "03:30" } } })).toBe("owui-backup:schedule.drill.weekday: expected one of mon, tue, wed, thu, fri, sat, sun");
+    expect(problem({ schedule: { drill: { weekday: "sun", time: "3:30" } } })).toBe('owui-backup:schedule.drill.time: expected a time of day as HH:MM, such as "03:30"');
+  });
+});
+
 describe("stack configuration", () => {
   test("defaults: local store in the per-user data directory, cron daily 02:00 and 5 min after boot, runner as the user", () => {
     const c = read({});

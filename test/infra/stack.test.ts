@@ -115,6 +115,13 @@ describe("what a real engine does with the program's dependencies", () => {
     expect(cron.dependsOn).toContain(T.container);
   });
 
+  test("schedule.drill adds the weekly restore drill to the schedule", async () => {
+    const run = await runProgram({ storage: { kind: "local", path: path.join(tmp, "drill") }, schedule: { kind: "cron", drill: { weekday: "sun", time: "03:30" } } });
+    expect(run.one(T.command).inputs.create).toContain("'30 3 * * sun'");
+    expect(run.one(T.command).inputs.create).toContain("'exec owui-backup-runner-dev owui-backup drill latest >/dev/null # owui-backup:dev'");
+    expect(run.outputs.scheduleSummary).toMatch(/; a restore drill every sun at 03:30: docker exec owui-backup-runner-dev owui-backup drill latest$/);
+  });
+
   test("the image is built for the engine's platform, asked from the engine; or for the configured one", async () => {
     const asked = await runProgram({ storage: { kind: "local", path: path.join(tmp, "arm") } }, { docker: { enginePlatform: "linux/arm64" } });
     expect(asked.one(T.image).inputs.build.platform).toBe("linux/arm64");

@@ -23,6 +23,8 @@ class ChunkPrefetch {
     private readonly refs: ChunkRef[],
     private readonly chunks: ChunkStore,
     private readonly signal?: AbortSignal,
+    /** Told the stored bytes of each chunk as it is handed out (progress counts what is read from the store). */
+    private readonly onBytes?: (n: number) => void,
   ) {}
 
   async take(): Promise<Buffer> {
@@ -32,7 +34,9 @@ class ChunkPrefetch {
     if (!read) throw new FailureError("the chunk index lists fewer chunks than the archive needs");
     this.reads.delete(i);
     this.fill();
-    return read;
+    const plain = await read;
+    this.onBytes?.((this.refs[i] as ChunkRef).stored);
+    return plain;
   }
 
   private fill(): void {
@@ -49,11 +53,12 @@ class ChunkPrefetch {
  * chunk index. `entry` returns the real header and content for a placeholder and undefined for any
  * other entry; `finish` checks that every indexed file was met.
  */
-export function chunkExpander(index: ChunkIndex, chunks: ChunkStore, signal?: AbortSignal) {
+export function chunkExpander(index: ChunkIndex, chunks: ChunkStore, signal?: AbortSignal, onBytes?: (n: number) => void) {
   const prefetch = new ChunkPrefetch(
     index.files.flatMap((f) => f.chunks),
     chunks,
     signal,
+    onBytes,
   );
   let next = 0;
   return {
@@ -100,9 +105,10 @@ export async function openChunkExpander(
   manifest: Manifest,
   record: PathRecord,
   signal?: AbortSignal,
+  onBytes?: (n: number) => void,
 ): Promise<ChunkExpander | undefined> {
   const index = await readChunkIndex(store, manifest, record);
   if (!index) return undefined;
   if (!manifest.chunkStore) throw new FailureError(`snapshot ${manifest.id} has a chunk index but no chunk store`);
-  return chunkExpander(index, new ChunkStore(store, manifest.chunkStore.prefix), signal);
+  return chunkExpander(index, new ChunkStore(store, manifest.chunkStore.prefix), signal, onBytes);
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { runBackup } from "../run/backup-run.js";
-import { summarize } from "../snapshot/manifest.js";
+import { newBytesOf, summarize } from "../snapshot/manifest.js";
 import { formatBytes } from "../util/format.js";
 import { FailureError } from "../errors.js";
 import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
@@ -42,7 +42,11 @@ export function registerBackup(program: Command, io: CommandIo): void {
       });
       return copyFailure();
     }
-    ctx.log.info(`${manifest.files} files, ${formatBytes(manifest.sizeBytes)} in ${(result.durationMs / 1000).toFixed(1)}s`);
+    const read = manifest.paths.reduce((sum, p) => sum + (p.bytes ?? 0), 0);
+    ctx.log.info(
+      `backed up ${manifest.files} files in ${(result.durationMs / 1000).toFixed(1)} s: ${formatBytes(read)} read, ${formatBytes(newBytesOf(manifest))} new in the store, ` +
+        `${formatBytes(manifest.sizeBytes)} stored (what a restore reads, shared with other snapshots)`,
+    );
     io.stdout.write(`${manifest.id}\n`);
     copyFailure();
   });

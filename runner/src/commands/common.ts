@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import readline from "node:readline/promises";
+import type { Logger } from "pino";
 import { loadConfig, logDirectory, stderrLevel, storeSettings, type Config, type Flags } from "../config.js";
 import { createDockerClient } from "../docker/client.js";
 import { createLogger } from "../log.js";
@@ -14,6 +15,10 @@ export interface CommandIo {
   stdout: NodeJS.WritableStream;
   /** Exit code of a command that finished without an error but has something to say (check: 3 = changes). */
   exitCode?: number;
+  /** The run's logger once the command opened it: main writes the run's result line through it. */
+  log?: Logger;
+  /** The local store's directory once opened: main names it when a file operation there is refused. */
+  storeDirectory?: string;
 }
 
 /** Flags of the command and of the program (global --container, --store). */
@@ -50,6 +55,8 @@ function openParts(
     prefix: options.logPrefix ?? "backup",
     quiet: Boolean(options.quiet),
   });
+  io.log = log;
+  if (store.localDirectory) io.storeDirectory = store.localDirectory;
   return { config, store, copies, log, docker: createDockerClient(), signal: io.signal };
 }
 
@@ -68,7 +75,16 @@ export function printJson(io: CommandIo, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
-/** Asks on a terminal; answers yes when --yes was given or nobody is there to ask. */
+/**
+ * A command that overwrites or deletes data asks first on a terminal; with nobody to ask (a script, a
+ * pipe, CI) it must be told with --yes. Called before anything is opened, so a refusal touches nothing.
+ */
+export function requireConsentWithoutTerminal(command: string, what: string, yes: boolean): void {
+  if (yes || process.stdin.isTTY) return;
+  throw new UsageError(`${command} ${what} and asks first, but there is no terminal to ask on; add --yes to go ahead without asking`);
+}
+
+/** Asks on a terminal; answers yes when --yes was given (requireConsentWithoutTerminal ran before, without a terminal). */
 export async function confirmOnTerminal(question: string, yes: boolean): Promise<boolean> {
   if (yes || !process.stdin.isTTY) return true;
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { readCatalog } from "../snapshot/catalog.js";
 import { summarize } from "../snapshot/manifest.js";
 import { pinnedIds } from "../snapshot/pins.js";
+import { readDrills, type DrillRecord } from "../state/drills.js";
 import { formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
@@ -17,7 +18,15 @@ export function registerList(program: Command, io: CommandIo): void {
       for (const broken of unreadable) ctx.log.warn(`${broken.id} is not listed: ${broken.error}`);
       const pinned = await pinnedIds(ctx.store, snapshots.map((s) => s.container.name));
       if (flags.json) {
-        printJson(io, snapshots.map((s) => ({ ...summarize(s), reason: s.reason ?? null, pinned: pinned.has(s.id) })));
+        const drills = new Map<string, DrillRecord>();
+        for (const c of new Set(snapshots.map((s) => s.container.name))) for (const d of await readDrills(ctx.store, c)) drills.set(d.id, d);
+        printJson(
+          io,
+          snapshots.map((s) => {
+            const drill = drills.get(s.id);
+            return { ...summarize(s), reason: s.reason ?? null, pinned: pinned.has(s.id), drill: drill ? { at: drill.at, ok: drill.ok } : null };
+          }),
+        );
         return;
       }
       if (snapshots.length === 0) {

@@ -4,26 +4,36 @@ import { Cleanup } from "../run/cleanup.js";
 import { applyRetention } from "../steps/apply-retention.js";
 import { acquireLock } from "../state/lock.js";
 import { formatBytes } from "../util/format.js";
-import { flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
+import { confirmOnTerminal, flagsOf, openContext, printJson, requireConsentWithoutTerminal, retentionFlags, type CommandIo } from "./common.js";
 
 export function registerPrune(program: Command, io: CommandIo): void {
   const command = program
     .command("prune")
     .description("delete snapshots the retention policy does not keep, and incomplete ones whose run is gone")
     .option("--dry-run", "only print what would be deleted")
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
     .option("--json", "print one JSON object");
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
+    if (!flags.dryRun) requireConsentWithoutTerminal("prune", "deletes snapshots", Boolean(flags.yes));
     const ctx = await openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json) });
     const cleanup = new Cleanup(ctx.log);
     try {
-      if (!flags.dryRun) cleanup.defer("release the lock", await acquireLock(ctx.store, ctx.config.container, "prune"));
-      const result = await applyRetention(ctx.store, retentionPolicy(ctx.config), {
-        container: ctx.config.container,
-        dryRun: Boolean(flags.dryRun),
-        collectChunks: true,
-        log: ctx.log,
-      });
+      const policy = retentionPolicy(ctx.config);
+      const options = { container: ctx.config.container, collectChunks: true, log: ctx.log, quiet: true };
+      const dryRun = Boolean(flags.dryRun);
+      if (!dryRun && !flags.yes && process.stdin.isTTY) {
+        // On a terminal: show what would go, then ask.
+        const plan = await applyRetention(ctx.store, policy, { ...options, dryRun: true });
+        const doomed = [...plan.removed, ...plan.removedIncomplete];
+        for (const id of doomed) process.stderr.write(`would remove ${id}\n`);
+        if (doomed.length > 0 && !(await confirmOnTerminal(`Delete these ${doomed.length} snapshots of ${ctx.config.container}?`, false))) {
+          process.stderr.write("nothing deleted\n");
+          return;
+        }
+      }
+      if (!dryRun) cleanup.defer("release the lock", await acquireLock(ctx.store, ctx.config.container, "prune"));
+      const result = await applyRetention(ctx.store, policy, { ...options, dryRun });
       if (flags.json) {
         printJson(io, {
           dryRun: result.dryRun,

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { runRestore } from "../run/restore-run.js";
-import { confirmOnTerminal, flagsOf, openContext, printJson, type CommandIo } from "./common.js";
+import { confirmOnTerminal, flagsOf, requireConsentWithoutTerminal, openContext, printJson, type CommandIo } from "./common.js";
 
 export function registerRestore(program: Command, io: CommandIo): void {
   program
@@ -24,6 +24,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
         throw new UsageError(`invalid --only "${only}": expected data or config`);
       }
       if (only === "config" && flags.path) throw new UsageError("--only config and --path do not go together");
+      requireConsentWithoutTerminal("restore", "replaces the container's data", Boolean(flags.yes));
       const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
       const result = await runRestore(ctx, {
         ref,
@@ -41,6 +42,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
           safetySnapshot: result.safetySnapshot ?? null,
           recreated: result.recreated,
           restoredPaths: result.restoredPaths,
+          bytesRead: result.bytesRead,
           durationMs: result.durationMs,
         });
         return;

@@ -3,6 +3,7 @@ import { readCatalog, storedBytes } from "../snapshot/catalog.js";
 import { readRunState } from "../state/run-state.js";
 import { holdsLock } from "../state/lock.js";
 import { interruptedRestoreMessage, readPending } from "../state/pending.js";
+import { readDrills } from "../state/drills.js";
 import { formatAge, formatBytes } from "../util/format.js";
 import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
@@ -49,13 +50,26 @@ export function registerStatus(program: Command, io: CommandIo): void {
         putBack: ctx.putBack?.message ?? null,
         /** A run holds the container paused or stopped right now. */
         held: pending.held ?? null,
+        /** The last restore rehearsal (drill). */
+        lastDrill: (await readDrills(ctx.store, container)).at(-1) ?? null,
         healthy: Boolean(last) && !failureIsLatest && !interrupted,
+        /** Why not healthy, in one line (null when healthy). */
+        problem: !last
+          ? `no snapshot of ${container} in this store`
+          : interrupted
+            ? "a restore was interrupted"
+            : failureIsLatest
+              ? "the last run failed"
+              : null,
       };
+      // Monitoring reads the exit code: 0 healthy, 1 not (documented in the README).
+      if (!status.healthy) io.exitCode = 1;
       if (flags.json) {
         printJson(io, status);
         return;
       }
       const lines = [
+        `health      ${status.problem ? `NOT HEALTHY: ${status.problem}` : "ok"}`,
         `container   ${container}`,
         `store       ${status.store}`,
         status.last
@@ -67,6 +81,9 @@ export function registerStatus(program: Command, io: CommandIo): void {
         ...(restoreLive && pending.restoring ? [`restoring   ${pending.restoring.id} since ${pending.restoring.at} (pid ${pending.restoring.by.pid} on ${pending.restoring.by.host})`] : []),
         ...(pending.held ? [`now         ${pending.held.action} by pid ${pending.held.by.pid} on ${pending.held.by.host} (${pending.held.by.command}) since ${pending.held.at}`] : []),
         ...(status.putBack ? [`put back    ${status.putBack}`] : []),
+        status.lastDrill
+          ? `last drill  ${status.lastDrill.id} at ${status.lastDrill.at}: ${status.lastDrill.ok ? "passed" : `FAILED (${status.lastDrill.failed.join("; ")})`}`
+          : "last drill  none",
       ];
       io.stdout.write(lines.join("\n") + "\n");
     });

@@ -1,3 +1,4 @@
+import { formatBytes } from "../util/format.js";
 import type { Command } from "commander";
 import { UsageError, VerifyError } from "../errors.js";
 import { createProgress } from "../progress.js";
@@ -24,7 +25,7 @@ export function registerVerify(program: Command, io: CommandIo): void {
         targets = catalog.snapshots;
         for (const broken of catalog.unreadable) {
           ctx.log.error({ id: broken.id }, `${broken.id}: ${broken.error}`);
-          reports.push({ id: broken.id, ok: false, problems: [broken.error], objects: 0, bytes: 0, sqliteChecked: 0 });
+          reports.push({ id: broken.id, ok: false, problems: [broken.error], objects: 0, bytes: 0, bytesRead: 0, sqliteChecked: 0, durationMs: 0 });
         }
       } else {
         targets = [await resolveSnapshot(ctx.store, ref ?? "latest", ctx.config.container)];
@@ -34,7 +35,7 @@ export function registerVerify(program: Command, io: CommandIo): void {
         const report = await verifySnapshot(ctx.store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
         reports.push(report);
         if (report.ok) {
-          ctx.log.info({ id: report.id, objects: report.objects, sqlite: report.sqliteChecked }, `${report.id} ok (${report.objects} objects, ${report.sqliteChecked} SQLite databases checked)`);
+          ctx.log.info({ id: report.id, objects: report.objects, sqlite: report.sqliteChecked }, `${report.id} ok: ${report.objects} objects and their chunks, ${formatBytes(report.bytesRead)} read, ${report.sqliteChecked} SQLite databases checked, in ${(report.durationMs / 1000).toFixed(1)} s`);
         } else {
           for (const p of report.problems) ctx.log.error({ id: report.id }, `${report.id}: ${p}`);
         }

@@ -83,7 +83,8 @@ export function registerCheck(program: Command, io: CommandIo): void {
       for (const c of assessment.changes) io.stdout.write(`${c.kind}: ${c.detail}${c.critical ? "" : " (no backup needed)"}\n`);
       if (snapshot) io.stdout.write(`${snapshot}\n`);
     }
-    if (assessment.reason) io.exitCode = CHANGES_FOUND;
+    // 3 means "a backup is needed": not so once --backup has taken it.
+    if (assessment.reason && !snapshot) io.exitCode = CHANGES_FOUND;
   });
 }
 

@@ -9,8 +9,13 @@ export function createDockerClient(): Docker {
 /** Turns "cannot connect" errors into one line that says where Docker was looked for. */
 export function dockerUnreachable(err: unknown): FailureError | undefined {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES" || code === "ETIMEDOUT" || code === "EHOSTUNREACH") {
-    const where = process.env.DOCKER_HOST || "/var/run/docker.sock";
+  const where = process.env.DOCKER_HOST || "/var/run/docker.sock";
+  if (code === "EACCES" || code === "EPERM") {
+    return new FailureError(
+      `no permission to use the Docker socket ${where} (${code}): run as root, or add this user to the docker group (sudo usermod -aG docker $USER, then log in again)`,
+    );
+  }
+  if (code === "ECONNREFUSED" || code === "ENOENT" || code === "ETIMEDOUT" || code === "EHOSTUNREACH") {
     return new FailureError(`cannot reach the Docker daemon at ${where} (${code}): is Docker running? set DOCKER_HOST if it lives elsewhere`);
   }
   return undefined;

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { FailureError, NotFoundError } from "../errors.js";
+import { ContainerNotFoundError, FailureError } from "../errors.js";
 import { dockerUnreachable, statusOf } from "./client.js";
 
 export type ContainerInfo = Docker.ContainerInspectInfo;
@@ -17,7 +17,7 @@ export async function findContainer(docker: Docker, name: string): Promise<Conta
 export async function requireContainer(docker: Docker, name: string): Promise<ContainerInfo> {
   const info = await findContainer(docker, name);
   if (!info) {
-    throw new NotFoundError(`container ${name} not found: check \`docker ps -a\`, or pass --container / OWUI_BACKUP_CONTAINER`);
+    throw new ContainerNotFoundError(`container ${name} not found: check \`docker ps -a\`, or pass --container / OWUI_BACKUP_CONTAINER`);
   }
   return info;
 }

@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import { envObject } from "../docker/create-options.js";
 import { containerName, requireContainer, runStateOf, type ContainerInfo, type RunState } from "../docker/container.js";
 import { openWebuiVersion } from "../docker/open-webui-version.js";
-import { FailureError, oneLine, wrap } from "../errors.js";
+import { ContainerNotFoundError, FailureError, oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { ChunkStore } from "../chunks/chunk-store.js";
 import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
@@ -19,7 +19,7 @@ import { detectExternalData, externalWarning } from "../steps/detect-external.js
 import { acquireLock, type LockHolder } from "../state/lock.js";
 import { planPaths } from "../steps/plan-paths.js";
 import { chooseConsistency, pauseContainer, stopContainer } from "../steps/quiesce.js";
-import { recordRun } from "../state/run-state.js";
+import { readRunState, recordRun } from "../state/run-state.js";
 import { interruptedRestoreMessage, readPending, updatePending, type HeldContainer } from "../state/pending.js";
 import { removeStaging, stageSqliteCopies } from "../steps/sqlite-online.js";
 import { retentionPolicy } from "../config.js";
@@ -95,7 +95,10 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     );
 
     const planned = options.paths ? await planPaths(docker, info, options.paths, { missing: "skip" }) : await planPaths(docker, info, config.paths);
-    for (const p of planned.filter((p) => !p.present)) log.info({ path: p.path }, `${p.path} is not in the container; skipped`);
+    // Default paths (Ollama's models, say) are often absent: that is normal, not news. A path the user named is.
+    for (const p of planned.filter((p) => !p.present)) {
+      (p.explicit ? log.info.bind(log) : log.debug.bind(log))({ path: p.path }, `${p.path} is not in the container; skipped`);
+    }
     const env = envObject(info);
     const external = detectExternalData(env);
     if (external.length > 0) {
@@ -252,9 +255,14 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     return { manifest, warnings, ...(retention ? { retention } : {}), copies, durationMs: Date.now() - started.getTime() };
   } catch (err) {
     await cleanup.run();
-    await recordRun(store, container, {
-      lastFailure: { at: new Date().toISOString(), trigger: options.trigger, error: oneLine(err) },
-    }).catch(() => undefined);
+    // A name this store has never seen, for a container that does not exist, is a typo: leave no trace
+    // of it. A known container gone missing is a failure worth recording.
+    const typo = err instanceof ContainerNotFoundError && Object.keys(await readRunState(store, container).catch(() => ({}))).length === 0;
+    if (!typo) {
+      await recordRun(store, container, {
+        lastFailure: { at: new Date().toISOString(), trigger: options.trigger, error: oneLine(err) },
+      }).catch(() => undefined);
+    }
     throw err;
   } finally {
     await cleanup.run();

@@ -1,3 +1,4 @@
+import { formatBytes } from "../util/format.js";
 import { statPath } from "../docker/archive.js";
 import { ignoreNotModified } from "../docker/client.js";
 import { containerName, findContainer, isMounted, mountPoints, requireContainer, runStateOf, waitUntilRunning, type ContainerInfo } from "../docker/container.js";
@@ -38,6 +39,8 @@ export interface RestoreResult {
   safetySnapshot?: string;
   recreated: boolean;
   restoredPaths: string[];
+  /** Read from the store into the container: archives and chunks. */
+  bytesRead: number;
   durationMs: number;
 }
 
@@ -70,6 +73,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
   let startRequested = false;
   let aside: { name: string; restore: () => Promise<void> } | undefined;
   const restored: string[] = [];
+  let bytesRead = 0;
   let unfinishedSafety: string | undefined;
   let safety: string | undefined;
   let target: ContainerInfo | undefined;
@@ -185,8 +189,12 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
         const skip = await fileMountsInside(ctx, target, record.path);
         for (const file of skip) log.warn(`${file} is a file mounted into the container; left as it is`);
         const bar = createProgress(record.path);
+        const count = (n: number) => {
+          bytesRead += n;
+          bar.add(n);
+        };
         try {
-          await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add }, manifest, record, target.Id, skip);
+          await restorePath({ docker, store, signal: ctx.signal, onBytes: count }, manifest, record, target.Id, skip);
         } finally {
           bar.done();
         }
@@ -204,13 +212,18 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     backToInitial?.disarm();
     await finishRestoring(store, name, restored);
     if (aside) await docker.getContainer(before!.Id).remove({ force: true, v: false });
-    log.info(`restore of ${manifest.id} into ${name} finished`);
+    const durationMs = Date.now() - started;
+    log.info(
+      { id: manifest.id, bytesRead, durationMs },
+      `restored ${manifest.id} into ${name}: ${restored.length} paths, ${formatBytes(bytesRead)} read from the store, in ${(durationMs / 1000).toFixed(1)} s`,
+    );
     return {
       snapshot: manifest,
       ...(safety ? { safetySnapshot: safety } : {}),
       recreated: recreate,
       restoredPaths: restored,
-      durationMs: Date.now() - started,
+      bytesRead,
+      durationMs,
     };
   } catch (err) {
     if (!changing) {

@@ -34,7 +34,8 @@ export async function applyRetention(
   store: Store,
   policy: RetentionPolicy,
   /** collectChunks: look for unused chunks even when no snapshot was removed now (prune). */
-  options: { container?: string; dryRun?: boolean; collectChunks?: boolean; keepChunks?: Iterable<string>; log: Logger },
+  /** `quiet`: the caller prints each removal itself (prune); the log file still gets them. */
+  options: { container?: string; dryRun?: boolean; collectChunks?: boolean; keepChunks?: Iterable<string>; log: Logger; quiet?: boolean },
 ): Promise<RetentionResult> {
   const rules = checkPolicy(policy);
   const catalog = await readCatalog(store);
@@ -43,14 +44,15 @@ export async function applyRetention(
   const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
   const now = Date.now();
   const removedIncomplete = catalog.incomplete.filter((s) => isAbandonedWriter(s.owner, now)).map((s) => s.id);
+  const say = options.quiet ? options.log.debug.bind(options.log) : options.log.info.bind(options.log);
   if (!options.dryRun) {
     for (const id of removed) {
       await deleteSnapshot(store, id);
-      options.log.info({ id }, `removed snapshot ${id} (retention)`);
+      say({ id }, `removed snapshot ${id} (retention)`);
     }
     for (const id of removedIncomplete) {
       await deleteSnapshot(store, id);
-      options.log.info({ id }, `removed incomplete snapshot ${id} (its run is gone)`);
+      say({ id }, `removed incomplete snapshot ${id} (its run is gone)`);
     }
   }
   let chunks: CollectResult | undefined;

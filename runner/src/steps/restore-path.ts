@@ -38,7 +38,7 @@ export async function restorePath(
   // Every header sent to the engine is rebuilt by the same rules verify applied (see entry-policy.ts).
   const admit = createEntryPolicy(path.basename(record.path), record.type);
   const parent = path.dirname(record.path);
-  const expander = await openChunkExpander(ctx.store, manifest, record, signal);
+  const expander = await openChunkExpander(ctx.store, manifest, record, signal, ctx.onBytes);
   const skipped = new Set<string>();
   const onEntry = async (header: TarHeader): Promise<EntryAction> => {
     const full = expander?.entry(header);

@@ -23,7 +23,10 @@ export interface VerifyReport {
   problems: string[];
   objects: number;
   bytes: number;
+  /** Everything read from the store: the snapshot's objects and the chunks its files are made of. */
+  bytesRead: number;
   sqliteChecked: number;
+  durationMs: number;
 }
 
 /**
@@ -37,7 +40,15 @@ export async function verifySnapshot(
   manifest: Manifest,
   options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
 ): Promise<VerifyReport> {
-  const report: VerifyReport = { id: manifest.id, ok: true, problems: [], objects: 0, bytes: 0, sqliteChecked: 0 };
+  const started = Date.now();
+  const report: VerifyReport = { id: manifest.id, ok: true, problems: [], objects: 0, bytes: 0, bytesRead: 0, sqliteChecked: 0, durationMs: 0 };
+  const counted = {
+    ...options,
+    onBytes: (n: number) => {
+      report.bytesRead += n;
+      options.onBytes?.(n);
+    },
+  };
   const problem = (text: string) => {
     report.ok = false;
     report.problems.push(text);
@@ -53,7 +64,7 @@ export async function verifySnapshot(
     }
     if (stored.size !== object.size) problem(`${object.name} has ${stored.size} bytes, the manifest says ${object.size}`);
     try {
-      const result = await readObject(store, manifest, key, object, archives.get(object.name), options, report);
+      const result = await readObject(store, manifest, key, object, archives.get(object.name), counted, report);
       report.bytes += result.bytes;
       if (result.sha256 !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       for (const p of result.problems) problem(`${object.name}: ${p}`);
@@ -68,6 +79,7 @@ export async function verifySnapshot(
   for (const record of archives.values()) {
     if (!manifest.objects.some((o) => o.name === record.archive)) problem(`${record.archive} is not listed among the objects`);
   }
+  report.durationMs = Date.now() - started;
   return report;
 }
 
@@ -91,7 +103,7 @@ async function readObject(
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
   try {
     // Format 2: chunked files' content comes from their chunks, every one read and checked against its sha256.
-    const expander = await openChunkExpander(store, manifest, record, options.signal);
+    const expander = await openChunkExpander(store, manifest, record, options.signal, options.onBytes);
     const extract = tar.extract();
     // Opened last, then piped with no await between: a source aborted before anyone listens would
     // emit an error nobody handles (and crash the process on Ctrl-C).

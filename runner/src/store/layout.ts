@@ -13,6 +13,7 @@
  *   state/<container>.json                last success and last failure, for `status`
  *   state/<container>.pending.json        a pause, stop or restore a run began and has not finished (state/pending.ts)
  *   pins/<container>.json                 the snapshot retention keeps for the watcher (last before an image change)
+ *   drills/<container>.json               results of restore rehearsals (drill), by snapshot
  */
 export const SNAPSHOTS_PREFIX = "snapshots/";
 export const CHUNKS_PREFIX = "chunks/";
@@ -26,6 +27,7 @@ export const layout = {
   state: (container: string) => `state/${container}.json`,
   pending: (container: string) => `state/${container}.pending.json`,
   pin: (container: string) => `pins/${container}.json`,
+  drills: (container: string) => `drills/${container}.json`,
   chunks: (container: string) => `${CHUNKS_PREFIX}${container}/`,
 };
 

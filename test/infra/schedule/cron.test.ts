@@ -59,6 +59,18 @@ describe.skipIf(skip)("cron schedule against Debian's crontab", () => {
     expect(crontab()).toBe(`${FOREIGN}\n`);
   });
 
+  test("a weekly drill is one more line that crontab accepts, removed with the others", () => {
+    expect(asUser("crontab -", `${FOREIGN}\n`).status).toBe(0);
+    const withDrill = { ...dev, drill: { weekday: "sun" as const, time: "03:30" } };
+    const r = asUser(cronCreateScript(withDrill));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const docker = spawnSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).stdout.trim();
+    expect(crontab().trim().split("\n").at(-1)).toBe(`30 3 * * sun "${docker}" exec owui-backup-runner-dev owui-backup drill latest >/dev/null # owui-backup:dev`);
+    expect(asUser(cronDeleteScript(withDrill)).status).toBe(0);
+    expect(crontab()).toBe(`${FOREIGN}\n`);
+  });
+
   test("a cron expression, no boot trigger, a remote engine: one line crontab accepts", () => {
     expect(asUser("crontab -", "").status).toBe(0);
     const s = { ...dev, stack: "nas", cron: "*/30 1-5 * * mon-fri", bootDelayMinutes: undefined, dockerHost: "ssh://backup@nas.local" };

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { devSchedule } from "./dev-schedule.js";
 import { skipWithout } from "../../helpers/tools.js";
-import { bootTimerUnit, serviceUnit, systemdCreateScript, systemdDeleteScript, timerUnit, unitName } from "../../../infra/schedule/systemd.js";
+import { bootTimerUnit, drillUnits, serviceUnit, systemdCreateScript, systemdDeleteScript, timerUnit, unitName } from "../../../infra/schedule/systemd.js";
 
 /** The generated units pass `systemd-analyze verify`; the install script writes and enables exactly them. */
 // verify also checks that ExecStart's program (docker) exists.
@@ -40,6 +40,24 @@ describe.skipIf(skip)("systemd units", () => {
     const r = verify(path.join(tmp, name), name, serviceUnit(s, scope), timerUnit(s), bootTimerUnit(s));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+
+  test("a weekly drill: its own service and timer, verify is clean, created and removed with the rest", () => {
+    const s = { ...dev, drill: { weekday: "sun" as const, time: "03:30" } };
+    const units = drillUnits(s, "system")!;
+    expect(units.timer).toContain("OnCalendar=Sun *-*-* 03:30:00\nPersistent=true\nUnit=owui-backup-owui-backup-dev-drill.service");
+    expect(units.service).toContain("ExecStart=docker exec owui-backup-runner-dev owui-backup drill latest");
+    const dir = path.join(tmp, "drill");
+    fs.mkdirSync(dir, { recursive: true });
+    const name = unitName(s);
+    fs.writeFileSync(path.join(dir, `${name}-drill.service`), units.service);
+    fs.writeFileSync(path.join(dir, `${name}-drill.timer`), units.timer);
+    const r = spawnSync("systemd-analyze", ["verify", path.join(dir, `${name}-drill.service`), path.join(dir, `${name}-drill.timer`)], { encoding: "utf8" });
+    expect(r.stderr.trim()).toBe("");
+    expect(systemdCreateScript(s, "system")).toContain(`systemctl enable --now ${name}-drill.timer`);
+    expect(systemdCreateScript(dev, "system")).toContain(`rm -f "$dir/${name}-drill.service" "$dir/${name}-drill.timer"`);
+    expect(systemdDeleteScript(s, "system")).toContain(`"$dir/${name}-drill.timer"`);
+    expect(drillUnits(dev, "system")).toBeUndefined();
   });
 
   test("timers: OnCalendar with Persistent, OnBootSec in a timer of its own, both into timers.target", () => {
@@ -86,6 +104,6 @@ describe("install and remove scripts", () => {
     fs.rmSync(log);
     expect(run(systemdDeleteScript(dev, "user")).status).toBe(0);
     expect(fs.readdirSync(dir)).toEqual(["someone-else.timer"]);
-    expect(fs.readFileSync(log, "utf8")).toBe(`systemctl --user disable --now ${name}.timer ${name}-boot.timer\nsystemctl --user daemon-reload\n`);
+    expect(fs.readFileSync(log, "utf8")).toBe(`systemctl --user disable --now ${name}.timer ${name}-boot.timer ${name}-drill.timer\nsystemctl --user daemon-reload\n`);
   });
 });

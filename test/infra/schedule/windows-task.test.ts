@@ -56,4 +56,12 @@ describe("Windows Task Scheduler script", () => {
     const script = windowsCreateScript({ ...dev, container: "open webui’s" });
     expect(Buffer.from(encodePowerShell(script), "base64").toString("utf16le")).toBe(script);
   });
+
+  test("a weekly drill: its own action and a weekly trigger in the stack's folder; without one it is unregistered", () => {
+    const script = windowsCreateScript({ ...dev, drill: { weekday: "sun", time: "03:30" } });
+    expect(script).toContain(`$drillAction = New-ScheduledTaskAction -Execute $docker -Argument 'exec owui-backup-runner-dev owui-backup drill latest'`);
+    expect(script).toContain("$weekly = New-ScheduledTaskTrigger -Weekly -DaysOfWeek Sunday -At '03:30'");
+    expect(script).toMatch(/Register-ScheduledTask -TaskPath \$taskPath -TaskName 'drill' -Action \$drillAction -Trigger \$weekly /);
+    expect(windowsCreateScript(dev)).toContain("Unregister-ScheduledTask -TaskPath $taskPath -TaskName 'drill' -Confirm:$false -ErrorAction SilentlyContinue");
+  });
 });

@@ -25,12 +25,34 @@ describe("prune and list on synthetic snapshots", () => {
     }
   });
 
+  it("status exits 0 when healthy and 1, saying why in its first line, when not", async () => {
+    const healthy = await runCli(["status"], { OWUI_BACKUP_STORE: dir });
+    expect(healthy.code, healthy.stderr).toBe(0);
+    expect(healthy.stdout.split("\n")[0]).toBe("health      ok");
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "owui-status-"));
+    const none = await runCli(["status"], { OWUI_BACKUP_STORE: empty });
+    expect(none.code).toBe(1);
+    expect(none.stdout.split("\n")[0]).toBe("health      NOT HEALTHY: no snapshot of open-webui in this store");
+    const json = await runCli(["status", "--json"], { OWUI_BACKUP_STORE: empty });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ healthy: false, problem: "no snapshot of open-webui in this store" });
+  });
+
+  it("every command's help shows the global options it uses (--store, --container)", async () => {
+    for (const command of ["restore", "backup", "list", "verify", "prune", "status", "drill", "copy", "watch", "check"]) {
+      const help = await runCli([command, "--help"]);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toMatch(/--container <name>/);
+      expect(help.stdout, command).toMatch(/--store <dir\|url>/);
+    }
+  });
+
   it("lists newest first with the documented JSON fields", async () => {
     const result = await runCli(["list", "--json"], { OWUI_BACKUP_STORE: dir });
     expect(result.code).toBe(0);
     const list = JSON.parse(result.stdout) as Record<string, unknown>[];
     expect(list).toHaveLength(66);
-    expect(Object.keys(list[0]!).sort()).toEqual(["container", "createdAt", "files", "id", "image", "newBytes", "pinned", "reason", "sizeBytes", "trigger"]);
+    expect(Object.keys(list[0]!).sort()).toEqual(["container", "createdAt", "drill", "files", "id", "image", "newBytes", "pinned", "reason", "sizeBytes", "trigger"]);
     expect(list[0]!.id).toBe("20250429_020000");
     expect(list.map((s) => s.id)).toEqual([...list.map((s) => s.id as string)].sort().reverse());
   });
@@ -40,8 +62,11 @@ describe("prune and list on synthetic snapshots", () => {
     expect(dry.code).toBe(0);
     expect((JSON.parse(dry.stdout) as { remove: string[] }).remove).toHaveLength(56);
     expect(await ids()).toHaveLength(66);
-    const real = await runCli(["prune"], { OWUI_BACKUP_STORE: dir });
+    const real = await runCli(["prune", "--yes"], { OWUI_BACKUP_STORE: dir });
     expect(real.code).toBe(0);
+    // Each removal said once, on stdout.
+    expect(real.stdout.split("\n").filter((l) => l.startsWith("removed "))).toHaveLength(56);
+    expect(real.stderr).not.toMatch(/removed/);
     const left = await ids();
     expect(left).toHaveLength(10);
     expect(left[0]).toBe("20250429_020000");
@@ -49,7 +74,7 @@ describe("prune and list on synthetic snapshots", () => {
   });
 
   it("keeps daily/weekly/monthly as restic's forget does", async () => {
-    const result = await runCli(["prune", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3", "--json"], { OWUI_BACKUP_STORE: dir });
+    const result = await runCli(["prune", "--yes", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3", "--json"], { OWUI_BACKUP_STORE: dir });
     expect(result.code).toBe(0);
     const left = await ids();
     // Daily: Apr 23-29. Weekly (ISO weeks 18..15): Apr 29, 27, then Sunday Apr 20 (its 14:00 one, the
@@ -75,7 +100,7 @@ describe("prune and list on synthetic snapshots", () => {
     await store.put("snapshots/20250501_000000/paths/app_backend_data.tar.gz", Buffer.from("partial"));
     await store.put("snapshots/20250502_000000/owner.json", jsonBody({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: "backup" }));
     expect(await ids()).not.toContain("20250501_000000");
-    const result = await runCli(["prune", "--keep-last", "100", "--json"], { OWUI_BACKUP_STORE: dir });
+    const result = await runCli(["prune", "--yes", "--keep-last", "100", "--json"], { OWUI_BACKUP_STORE: dir });
     expect(JSON.parse(result.stdout)).toMatchObject({ remove: [], incomplete: ["20250501_000000"] });
     expect(fs.existsSync(path.join(dir, "snapshots/20250501_000000"))).toBe(false);
     expect(fs.existsSync(path.join(dir, "snapshots/20250502_000000/owner.json"))).toBe(true);
@@ -87,7 +112,7 @@ describe("prune and list on synthetic snapshots", () => {
     await store.put("snapshots/20250601_000000/manifest.json", Buffer.from("{ not json"));
     const list = await runCli(["list"], { OWUI_BACKUP_STORE: dir });
     expect(list.stderr).toMatch(/warn: 20250601_000000 is not listed: /);
-    const prune = await runCli(["prune", "--keep-last", "1", "--json"], { OWUI_BACKUP_STORE: dir });
+    const prune = await runCli(["prune", "--yes", "--keep-last", "1", "--json"], { OWUI_BACKUP_STORE: dir });
     expect(JSON.parse(prune.stdout).incomplete).toEqual([]);
     expect(fs.existsSync(path.join(dir, "snapshots/20250601_000000/manifest.json"))).toBe(true);
     const verify = await runCli(["verify", "--all", "--json"], { OWUI_BACKUP_STORE: dir });
@@ -97,7 +122,7 @@ describe("prune and list on synthetic snapshots", () => {
   });
 
   it("refuses a policy that keeps nothing, as a usage error that changes nothing", async () => {
-    const result = await runCli(["prune", "--keep-last", "0"], { OWUI_BACKUP_STORE: dir });
+    const result = await runCli(["prune", "--yes", "--keep-last", "0"], { OWUI_BACKUP_STORE: dir });
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/would delete every snapshot/);
@@ -105,10 +130,10 @@ describe("prune and list on synthetic snapshots", () => {
   });
 
   it("rejects bad flags with exit 2 and one line", async () => {
-    const result = await runCli(["prune", "--keep-daily", "seven"], { OWUI_BACKUP_STORE: dir });
+    const result = await runCli(["prune", "--yes", "--keep-daily", "seven"], { OWUI_BACKUP_STORE: dir });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('owui-backup: error: invalid --keep-daily "seven": expected a whole number');
-    const unknown = await runCli(["prune", "--bogus"], { OWUI_BACKUP_STORE: dir });
+    const unknown = await runCli(["prune", "--yes", "--bogus"], { OWUI_BACKUP_STORE: dir });
     expect(unknown.code).toBe(2);
   });
 });

@@ -107,6 +107,11 @@ export class LocalStore implements Store {
     return err;
   }
 
+  /** A read refused by permissions, as one line (local stores are private to the user who wrote them). */
+  private explainRead(err: unknown): unknown {
+    return storeAccessError(err, this.location) ?? err;
+  }
+
   async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
     const file = this.pathOf(key);
     const temp = this.tempPathFor(file);
@@ -154,7 +159,7 @@ export class LocalStore implements Store {
     const file = this.pathOf(key);
     const handle = await fsp.open(file, "r").catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") throw new NotFoundError(`${key} not found in store ${this.location}`);
-      throw err;
+      throw this.explainRead(err);
     });
     // 1 MiB reads: a chunk is one read instead of sixteen.
     return handle.createReadStream({ highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
@@ -166,7 +171,7 @@ export class LocalStore implements Store {
       return st.isFile() ? { key, size: st.size } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
+      throw this.explainRead(err);
     }
   }
 
@@ -187,7 +192,7 @@ export class LocalStore implements Store {
       entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return;
-      throw err;
+      throw this.explainRead(err);
     }
     for (const entry of entries) {
       const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
@@ -237,4 +242,16 @@ async function fsyncFile(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A file operation in a local store refused by permissions, as one line; undefined for other errors.
+ * Local stores are private (0700) to the user who wrote them: another user, or root's store read by a
+ * user, gets this.
+ */
+export function storeAccessError(err: unknown, root: string): FailureError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== "EACCES" && e?.code !== "EPERM") return undefined;
+  if (e.path !== undefined && !(e.path === root || e.path.startsWith(root + path.sep))) return undefined;
+  return new FailureError(`store ${root} is not readable (${e.code}): run as the user who owns it (see ls -ld ${root}) or fix its permissions`, { cause: err });
 }

@@ -41,7 +41,8 @@ export function explainS3Error(err: unknown, location: S3Location, doing: string
   if (name === "NoSuchKey" || name === "NotFound") return new NotFoundError(`${where}: ${doing}: not found`, { cause: err });
   const code = e.code ?? (err as { cause?: { code?: string } })?.cause?.code;
   if ((code && NETWORK_CODES.has(code)) || name === "TimeoutError") {
-    return fail(`cannot reach ${location.endpoint ?? "S3"} (${code ?? name}); check OWUI_BACKUP_S3_ENDPOINT and the network`);
+    const check = location.endpoint ? `check ${location.endpointFrom ?? "the endpoint"} and the network` : "check the network";
+    return fail(`cannot reach ${location.endpoint ?? "S3"} (${code ?? name}); ${check}`);
   }
   if (status !== undefined && status >= 500) {
     return fail(`server error ${name} (HTTP ${status}) after ${e.$metadata?.attempts ?? 1} attempts; try again later`);

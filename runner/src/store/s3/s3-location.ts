@@ -4,6 +4,8 @@ import { withoutUserInfo } from "../../util/format.js";
 /** Settings that apply to every s3:// store unless its URL says otherwise (flags and OWUI_BACKUP_S3_* env). */
 export interface S3Defaults {
   endpoint?: string | undefined;
+  /** The flag or variable the endpoint came from (--s3-endpoint or OWUI_BACKUP_S3_ENDPOINT). */
+  endpointFrom?: string | undefined;
   region?: string | undefined;
   forcePathStyle?: boolean | undefined;
 }
@@ -14,6 +16,8 @@ export interface S3Location {
   /** Key prefix without leading or trailing slash; "" for the bucket root. */
   prefix: string;
   endpoint?: string;
+  /** Where the endpoint was set, for messages: a flag, a variable, or the store URL. */
+  endpointFrom?: string;
   region: string;
   forcePathStyle: boolean;
   /** A named profile of the shared AWS config, for a second store with other credentials. */
@@ -61,7 +65,17 @@ export function parseS3Url(url: string, defaults: S3Defaults = {}, env: NodeJS.P
   const region = query.get("region") ?? defaults.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   if (!REGION_PATTERN.test(region)) throw new UsageError(`store ${display}: region "${region}" is not a region name such as us-east-1 or auto`);
   const profile = query.get("profile") ?? undefined;
-  return { bucket, prefix, region, forcePathStyle, display, ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}) };
+  const endpointFrom = query.get("endpoint") !== null ? "the endpoint= of the store URL" : defaults.endpointFrom;
+  return {
+    bucket,
+    prefix,
+    region,
+    forcePathStyle,
+    display,
+    ...(endpoint ? { endpoint } : {}),
+    ...(endpoint && endpointFrom ? { endpointFrom } : {}),
+    ...(profile ? { profile } : {}),
+  };
 }
 
 /** Why S3 would reject this bucket name (the general-purpose bucket rules), or undefined. */

@@ -147,6 +147,19 @@ describe("s3 store errors", () => {
     const store = new S3Store(where, createS3Client(where, env));
     await expect(store.checkWritable()).rejects.toThrow(/cannot reach http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
   });
+
+  it("says to check the setting the endpoint actually came from", async () => {
+    const env = { ...s3.env, AWS_MAX_ATTEMPTS: "1" };
+    for (const [url, defaults, named] of [
+      ["s3://some-bucket/p", { endpoint: "http://127.0.0.1:1", endpointFrom: "--s3-endpoint" }, "--s3-endpoint"],
+      ["s3://some-bucket/p", { endpoint: "http://127.0.0.1:1", endpointFrom: "OWUI_BACKUP_S3_ENDPOINT" }, "OWUI_BACKUP_S3_ENDPOINT"],
+      ["s3://some-bucket/p?endpoint=http://127.0.0.1:1", { endpointFrom: "--s3-endpoint" }, "the endpoint= of the store URL"],
+    ] as const) {
+      const where = parseS3Url(url, defaults, env);
+      const store = new S3Store(where, createS3Client(where, env));
+      await expect(store.checkWritable()).rejects.toThrow(`(ECONNREFUSED); check ${named} and the network`);
+    }
+  });
 });
 
 function* chunks(data: Buffer, size = 256 * 1024): Generator<Buffer> {
