@@ -163,6 +163,8 @@ export interface StackConfig {
   retention: RetentionConfig;
   /** uid:gid the runner runs as and the socket's group, when the engine is local (snapshot files then belong to you). */
   runAs?: { user: string; groups: string[] };
+  /** The CLI of this clone (runner/bin/owui-backup.js): what the printed host commands run, never a registry package. */
+  hostCli: string;
 }
 
 /** What this machine is; index.ts reads it, tests make it up. */
@@ -318,5 +320,6 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     },
     retention: parse(ns, "retention", retention, raw.getObject("retention")),
     runAs,
+    hostCli: (facts.platform === "win32" ? path.win32 : path.posix).join(facts.projectRoot, "runner", "bin", "owui-backup.js"),
   };
 }

@@ -91,9 +91,10 @@ export function restoreCommands(config: StackConfig, storeUrl: string, region?: 
     config.storage.kind === "s3" ? ` --s3-endpoint ${config.storage.endpoint}` : "",
     config.storage.kind !== "local" && region ? ` --s3-region ${region}` : "",
   ].join("");
-  const store = /\s/.test(storeUrl) ? `"${storeUrl}"` : storeUrl;
+  const quote = (text: string) => (/\s/.test(text) ? `"${text}"` : text);
+  // The clone's own CLI by its path: a bare package name run through npm would ask the registry for it.
   return {
     viaRunner: `${docker} exec -it ${config.runnerName} owui-backup restore latest`,
-    onHost: `${credentials}npx owui-backup --container ${config.container} --store ${store}${s3} restore latest`,
+    onHost: `${credentials}node ${quote(config.hostCli)} --container ${config.container} --store ${quote(storeUrl)}${s3} restore latest`,
   };
 }

@@ -62,11 +62,13 @@ async function pulumiBinary() {
       1,
     );
   }
+  const version = JSON.parse(fs.readFileSync(path.join(root, "node_modules", "pulumi", "package.json"), "utf8")).version;
   try {
     return await createRequire(import.meta.url)(resolver).resolve();
   } catch (err) {
     fail(
-      `could not download the Pulumi CLI that the pinned npm package names (${err.message}): put a Pulumi CLI on PATH (pulumi.com/docs/install, or test/fixtures/build-pulumi.sh), or run \`pulumi up -s ${stack}\` with your own`,
+      `no Pulumi CLI on PATH, and the Pulumi CLI ${version} could not be downloaded (the pinned npm package "pulumi" fetches it on first use with Pulumi's install script from get.pulumi.com: ${err.message}). ` +
+        `Put a Pulumi CLI on PATH and this script uses it (pulumi.com/docs/install, or build one: bash test/fixtures/build-pulumi.sh), or drive your own: pulumi login ${pathToFileURL(root).href} && pulumi up -s ${stack} (README, "Provisioning with Pulumi")`,
       1,
     );
   }

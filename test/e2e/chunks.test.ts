@@ -135,8 +135,10 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
       expect(verify.code).toBe(1);
       expect(verify.stdout + verify.stderr).toMatch(new RegExp(`chunk chunks/${model.replace(/\./g, "\\.")} does not match its sha256`));
       const startedAt = inspect(fixture.name, "{{.State.StartedAt}}");
-      const restore = await runCli(["restore", latest!.id, "--yes"], fixture.env);
+      const restore = await runCli(["restore", latest!.id, "--yes"], { ...fixture.env, OWUI_BACKUP_COPY_TO: "/mnt/nas/owui-backups" });
       expect(restore.code).not.toBe(0);
+      // The way out is named: the copy the backups go to.
+      expect(lastLine(restore.stderr)).toMatch(/; nothing was changed: restore it from a copy \(--store \/mnt\/nas\/owui-backups\) or pick another snapshot$/);
       expect(inspect(fixture.name, "{{.State.StartedAt}}")).toBe(startedAt);
       expect((await list()).length).toBe(2); // no safety snapshot was taken either
     } finally {
@@ -155,6 +157,30 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     expect(chunkFiles(target).sort()).toEqual(chunkFiles(fixture.store).sort());
     const verify = await runCli(["verify", "--all"], { ...fixture.env, OWUI_BACKUP_STORE: target });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+
+    // The copy gets damaged: one chunk lost, one with a flipped bit (both snapshots share them).
+    const [lost, flipped] = chunkFiles(target).filter((f) => !f.endsWith(".gz"));
+    fs.rmSync(path.join(target, "chunks", lost!));
+    const bytes = fs.readFileSync(path.join(target, "chunks", flipped!));
+    bytes[10]! ^= 0x01;
+    fs.writeFileSync(path.join(target, "chunks", flipped!), bytes);
+    const targetEnv = { ...fixture.env, OWUI_BACKUP_STORE: target };
+    expect((await runCli(["verify", "--all"], targetEnv)).code).toBe(1);
+    // A plain copy finds what is missing (by listing) and writes it again; a flipped bit needs --verify.
+    const mend = await runCli(["copy", "--all", "--to", target, "--json"], fixture.env);
+    expect(mend.code, mend.stderr).toBe(0);
+    const mended = JSON.parse(mend.stdout) as { id: string; status: string; replaced?: string[] }[];
+    // Written again once, by the first snapshot (oldest first) that needs it.
+    expect(mended.flatMap((r) => r.replaced ?? [])).toEqual([`chunks/${lost}`]);
+    expect(mended.map((r) => r.status)).toContain("repaired");
+    expect(fs.existsSync(path.join(target, "chunks", lost!))).toBe(true);
+    expect((await runCli(["verify", "--all"], targetEnv)).code).toBe(1);
+    const full = await runCli(["copy", "--all", "--to", target, "--verify", "--json"], fixture.env);
+    expect(full.code, full.stderr).toBe(0);
+    expect((JSON.parse(full.stdout) as { replaced?: string[] }[]).flatMap((r) => r.replaced ?? [])).toEqual([`chunks/${flipped}`]);
+    expect((await runCli(["verify", "--all"], targetEnv)).code).toBe(0);
+    const again = await runCli(["copy", "--all", "--to", target, "--verify", "--json"], fixture.env);
+    expect((JSON.parse(again.stdout) as { status: string }[]).map((r) => r.status)).toEqual(["present", "present"]);
 
     // A third snapshot after the blob is replaced: the old blob's 12 chunks are used by the first two only.
     py(fixture.name, `import os\nwith open("/app/backend/data/models/blobs/sha256-model", "wb") as f: f.write(os.urandom(12 << 20))`);

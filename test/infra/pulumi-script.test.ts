@@ -37,6 +37,20 @@ describe("scripts/pulumi.mjs", () => {
     expect(fs.readFileSync(log, "utf8")).toContain("| config set --secret owui-backup:s3SecretAccessKey K004 --stack b2\n");
   });
 
+  test("without a CLI on PATH and with the download failing: one message naming the download, where from, and the ways out", () => {
+    const home = fs.mkdtempSync(path.join(tmp, "home-"));
+    // No network at unit level: fetch fails as it does offline.
+    const offline = `--import=data:text/javascript,${encodeURIComponent('globalThis.fetch = () => Promise.reject(new TypeError("fetch failed"));')}`;
+    const r = run(["up"], { PULUMI_CONFIG_PASSPHRASE: "x", PATH: path.dirname(process.execPath), HOME: home, PULUMI_HOME: undefined, NODE_OPTIONS: offline });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split("\n").filter((l) => l && !l.startsWith("Downloading pulumi"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^no Pulumi CLI on PATH, and the Pulumi CLI 3\.\d+\.\d+ could not be downloaded \(the pinned npm package "pulumi" fetches it on first use with Pulumi's install script from get\.pulumi\.com: fetch failed\)\. /);
+    expect(lines[0]).toContain("Put a Pulumi CLI on PATH and this script uses it");
+    expect(lines[0]).toContain(`pulumi login ${pathToFileURL(root).href} && pulumi up -s dev`);
+    expect(lines[0]).not.toMatch(/npm ci/);
+  });
+
   test("the pulumi on PATH is used even though npm puts the pinned package's shim first; arguments pass as they are, no shell", () => {
     fs.rmSync(log, { force: true });
     const shim = path.join(root, "node_modules", ".bin");

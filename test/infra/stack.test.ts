@@ -99,7 +99,8 @@ describe("dev stack: local store × cron", () => {
       runnerContainer: "owui-backup-runner-dev",
       bucketName: undefined,
       restoreCommand: "docker exec -it owui-backup-runner-dev owui-backup restore latest",
-      restoreOnHost: `npx owui-backup --container open-webui --store "${store}" restore latest`,
+      // The clone's own CLI by its path: nothing that could fetch a package from the registry.
+      restoreOnHost: `node ${path.resolve("runner/bin/owui-backup.js")} --container open-webui --store "${store}" restore latest`,
       scheduleSummary: "cron: daily at 03:15 and 7 min after boot: docker exec owui-backup-runner-dev owui-backup backup --trigger schedule",
     });
   });
@@ -320,7 +321,7 @@ describe("b2 stack: existing S3-compatible bucket × Windows Task Scheduler", ()
     expect(script).toContain("$atStart.Delay = 'PT5M'");
     expect(Buffer.from(task.delete, "base64").toString("utf16le")).toContain("Get-ScheduledTask -TaskPath '\\owui-backup\\owui-backup-b2\\'");
     expect(run.outputs.restoreOnHost).toBe(
-      "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… npx owui-backup --container open-webui --store s3://my-owui-backups/host-a --s3-endpoint https://s3.us-west-004.backblazeb2.com --s3-region us-west-004 restore latest",
+      `AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… node ${path.resolve("runner/bin/owui-backup.js")} --container open-webui --store s3://my-owui-backups/host-a --s3-endpoint https://s3.us-west-004.backblazeb2.com --s3-region us-west-004 restore latest`,
     );
     expect(JSON.stringify(run.outputs)).not.toContain("K004very-secret");
   });

@@ -14,6 +14,7 @@ export function registerCopy(program: Command, io: CommandIo): void {
     .argument("[snapshot]", 'a snapshot id or "latest" (latest of --container)')
     .option("--all", "every snapshot in the store, of every container, oldest first")
     .requiredOption("--to <dir|url>", "the store to copy into (repeatable)", collect)
+    .option("--verify", "for snapshots already there: check every byte of their objects and chunks, not only that they are there with their sizes")
     .option("--json", "print a JSON array of results")
     .action(async (ref: string | undefined, _options: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
@@ -30,12 +31,14 @@ export function registerCopy(program: Command, io: CommandIo): void {
         for (const manifest of snapshots) {
           const progress = createProgress(`copy ${manifest.id}`);
           try {
-            const result = await copySnapshot(ctx.store, target, manifest, { signal: ctx.signal, log: ctx.log, onBytes: progress.add });
+            const result = await copySnapshot(ctx.store, target, manifest, { signal: ctx.signal, log: ctx.log, onBytes: progress.add, verify: Boolean(flags.verify) });
             results.push({ ...result, store: target.location, ok: true });
-            ctx.log.info(
-              { id: manifest.id, store: target.location, status: result.status },
-              result.status === "present" ? `${manifest.id} is already in ${target.location}` : `copied ${manifest.id} to ${target.location} (${formatBytes(result.bytes)})`,
-            );
+            const said = {
+              present: `${manifest.id} is already in ${target.location}, ${flags.verify ? "every byte checked" : "complete (--verify checks every byte)"}`,
+              repaired: `${manifest.id} was in ${target.location} with ${result.replaced?.length} objects or chunks missing or damaged; wrote them again (${formatBytes(result.bytes)})`,
+              copied: `copied ${manifest.id} to ${target.location} (${formatBytes(result.bytes)})`,
+            }[result.status];
+            (result.status === "repaired" ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log))({ id: manifest.id, store: target.location, status: result.status }, said);
           } catch (err) {
             if (ctx.signal.aborted) throw err;
             results.push({ id: manifest.id, store: target.location, ok: false, error: oneLine(err) });

@@ -107,7 +107,10 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
     const progress = createProgress("verify");
     const report = await verifySnapshot(store, manifest, { signal: ctx.signal, onBytes: progress.add }).finally(() => progress.done());
     if (!report.ok) {
-      throw new VerifyError(`snapshot ${manifest.id} failed verification (${report.problems[0]}); nothing was changed, pick another snapshot`);
+      // The way out: the same snapshot from a copy (the stores backups copy to), or an older one.
+      const copies = config.copyTo.map((c) => `--store ${/\s/.test(c) ? `"${c}"` : c}`);
+      const wayOut = copies.length > 0 ? `restore it from a copy (${copies.join(" or ")}) or pick another snapshot` : "pick another snapshot, or restore it from a copy with --store";
+      throw new VerifyError(`snapshot ${manifest.id} failed verification (${report.problems[0]}); nothing was changed: ${wayOut}`);
     }
     const saved = (await readJsonObject(store, layout.object(manifest.id, snapshotObjects.container))) as ContainerInfo;
     const image = recreate ? await resolveImage(docker, saved, log) : current!.Image;

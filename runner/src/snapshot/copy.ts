@@ -13,9 +13,14 @@ import { putHashed } from "./writer.js";
 
 export interface CopyResult {
   id: string;
-  /** "copied" now, or "present" because the target already holds the identical snapshot. */
-  status: "copied" | "present";
+  /**
+   * "copied" now; "present": the target already holds the identical snapshot, checked; "repaired": it
+   * held it, but objects or chunks were missing or damaged there and were written again from the source.
+   */
+  status: "copied" | "present" | "repaired";
   bytes: number;
+  /** What a repair replaced: object names and chunk keys. */
+  replaced?: string[];
 }
 
 /**
@@ -29,14 +34,22 @@ export async function copySnapshot(
   source: Store,
   target: Store,
   manifest: Manifest,
-  options: { signal: AbortSignal; log: Logger; onBytes?: (n: number) => void },
+  options: { signal: AbortSignal; log: Logger; onBytes?: (n: number) => void; verify?: boolean },
 ): Promise<CopyResult> {
   const id = manifest.id;
   const manifestBytes = await readSmallObject(source, layout.manifest(id));
   if (await target.stat(layout.manifest(id))) {
     const existing = await readSmallObject(target, layout.manifest(id));
-    if (sha256(existing) === sha256(manifestBytes)) return { id, status: "present", bytes: 0 };
-    throw new FailureError(`snapshot ${id} in ${target.location} differs from the one in ${source.location}; left both as they are`);
+    if (sha256(existing) !== sha256(manifestBytes)) {
+      throw new FailureError(`snapshot ${id} in ${target.location} differs from the one in ${source.location}; left both as they are`);
+    }
+    // There already: a copy is still worth only what it holds. Check it, and mend what is missing or damaged.
+    const release = await acquireLock(target, manifest.container.name, `copy ${id} (check)`);
+    try {
+      return await repairCopy(source, target, manifest, options);
+    } finally {
+      await release();
+    }
   }
   await reserve(target, id);
   let bytes = 0;
@@ -71,6 +84,57 @@ export async function copySnapshot(
 }
 
 /**
+ * Checks a snapshot the target already holds: every object's size, and every chunk it references is
+ * there in the form and size its index names; with `verify`, every byte too (sha256 of each object and
+ * chunk). What is missing or wrong is written again from the source, checked on the way.
+ */
+async function repairCopy(
+  source: Store,
+  target: Store,
+  manifest: Manifest,
+  options: { signal: AbortSignal; onBytes?: (n: number) => void; verify?: boolean },
+): Promise<CopyResult> {
+  const id = manifest.id;
+  const replaced: string[] = [];
+  let bytes = 0;
+  for (const object of manifest.objects) {
+    const key = layout.object(id, object.name);
+    const there = await target.stat(key);
+    const intact = there?.size === object.size && (!options.verify || sha256(await readSmallObject(target, key)) === object.sha256);
+    if (intact) continue;
+    const stored = await putHashed(target, key, await source.get(key, { signal: options.signal }), options);
+    if (stored.size !== object.size || stored.sha256 !== object.sha256) {
+      throw new FailureError(`${object.name} of snapshot ${id} in ${source.location} does not match its manifest either; run \`owui-backup verify ${id}\` there`);
+    }
+    replaced.push(object.name);
+    bytes += object.size;
+  }
+  if (manifest.chunkStore) {
+    const refs = await referencedChunks(source, manifest);
+    const to = new ChunkStore(target, manifest.chunkStore.prefix);
+    const present = await to.listStored();
+    const damaged: ChunkRef[] = [];
+    for (const ref of refs.values()) {
+      if (!sameStored(present.get(ref.id), ref)) damaged.push(ref);
+      else if (options.verify && !(await to.readStored(ref, options.signal).then(() => true, () => false))) damaged.push(ref);
+    }
+    replaced.push(...damaged.map((ref) => to.key(ref)));
+    bytes += await putChunks(source, target, manifest, damaged, options);
+  }
+  return replaced.length > 0 ? { id, status: "repaired", bytes, replaced } : { id, status: "present", bytes: 0 };
+}
+
+/** Every chunk the snapshot's indexes reference, by id. */
+async function referencedChunks(source: Store, manifest: Manifest): Promise<Map<string, ChunkRef>> {
+  const refs = new Map<string, ChunkRef>();
+  for (const record of manifest.paths) {
+    const index = await readChunkIndex(source, manifest, record);
+    for (const ref of index?.files.flatMap((f) => f.chunks) ?? []) refs.set(ref.id, ref);
+  }
+  return refs;
+}
+
+/**
  * Copies the chunks the snapshot references that the target does not hold yet, each read and checked
  * against its sha256 first, a few at a time. Returns the bytes written.
  */
@@ -80,18 +144,26 @@ async function copyChunks(
   manifest: Manifest,
   options: { signal: AbortSignal; onBytes?: (n: number) => void },
 ): Promise<number> {
-  const signal = options.signal;
   if (!manifest.chunkStore) return 0;
-  const refs = new Map<string, ChunkRef>();
-  for (const record of manifest.paths) {
-    const index = await readChunkIndex(source, manifest, record);
-    for (const ref of index?.files.flatMap((f) => f.chunks) ?? []) refs.set(ref.id, ref);
-  }
+  const refs = await referencedChunks(source, manifest);
+  const present = await new ChunkStore(target, manifest.chunkStore.prefix).listStored();
+  // A chunk the target holds in the other form (written there at another level) is copied to the key this index names.
+  return putChunks(source, target, manifest, [...refs.values()].filter((ref) => !sameStored(present.get(ref.id), ref)), options);
+}
+
+/** Writes these chunks from the source into the target, each read and checked first, a few at a time. */
+async function putChunks(
+  source: Store,
+  target: Store,
+  manifest: Manifest,
+  chunks: ChunkRef[],
+  options: { signal: AbortSignal; onBytes?: (n: number) => void },
+): Promise<number> {
+  const signal = options.signal;
+  if (!manifest.chunkStore || chunks.length === 0) return 0;
   const from = new ChunkStore(source, manifest.chunkStore.prefix);
   const to = new ChunkStore(target, manifest.chunkStore.prefix);
-  const present = await to.listStored();
-  // A chunk the target holds in the other form (written there at another level) is copied to the key this index names.
-  const missing = [...refs.values()].filter((ref) => !sameStored(present.get(ref.id), ref));
+  const missing = [...chunks];
   let bytes = 0;
   const worker = async () => {
     for (let ref = missing.pop(); ref; ref = missing.pop()) {
