@@ -68,7 +68,7 @@ async function pulumiBinary() {
   } catch (err) {
     fail(
       `no Pulumi CLI on PATH, and the Pulumi CLI ${version} could not be downloaded (the pinned npm package "pulumi" fetches it on first use with Pulumi's install script from get.pulumi.com: ${err.message}). ` +
-        `Put a Pulumi CLI on PATH and this script uses it (pulumi.com/docs/install, or build one: bash test/fixtures/build-pulumi.sh), or drive your own: pulumi login ${pathToFileURL(root).href} && pulumi up -s ${stack} (README, "Provisioning with Pulumi")`,
+        `Put a Pulumi CLI on PATH and this script uses it (pulumi.com/docs/install, or build one: bash test/fixtures/build-pulumi.sh), or drive your own: pulumi login ${pathToFileURL(root).href} && pulumi up -s ${stack} (docs/provisioning.md)`,
       1,
     );
   }

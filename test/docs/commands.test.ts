@@ -3,6 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { LocalStore } from "../../runner/src/store/local/local-store.js";
+import { runCli } from "../helpers/cli.js";
+import { writeSyntheticSnapshot } from "../helpers/synthetic.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 
@@ -32,5 +35,36 @@ describe("documented commands", () => {
     expect(execFileSync(path.join(repo, "owui-backup"), ["--version"], { cwd: os.tmpdir(), encoding: "utf8" }).trim()).toBe(version);
     expect(execFileSync(process.execPath, [path.join(repo, "runner/bin/owui-backup.js"), "--version"], { cwd: os.tmpdir(), encoding: "utf8" }).trim()).toBe(version);
     expect(fs.readFileSync(path.join(repo, "README.md"), "utf8")).toContain("./owui-backup restore latest");
+  });
+});
+
+describe("the README, for people", () => {
+  const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");
+  const headings = readme.split("\n").map((l, i) => [l, i + 1] as const).filter(([l]) => /^## /.test(l));
+
+  it("is ordered for users: what it is, the two commands, how to restore, everyday commands, configuration", () => {
+    const order = headings.map(([l]) => l);
+    const at = (title: string) => order.findIndex((h) => h.startsWith(title));
+    expect(at("## Quick start")).toBe(0);
+    expect(at("## How to restore")).toBe(1);
+    expect(at("## Everyday commands")).toBeGreaterThan(at("## How to restore"));
+    expect(at("## Configuration")).toBeGreaterThan(at("## Everyday commands"));
+    expect(headings.find(([l]) => l === "## How to restore")![1]).toBeLessThan(60);
+    expect(readme).toMatch(/npm ci[^\n]*\n[^\n]*\nnpm run up/);
+  });
+
+  it("uses no internal words, and documents list --json as it prints", async () => {
+    expect(readme).not.toMatch(/\bseed\b|seed scripts/i);
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), "owui-readme-"));
+    await writeSyntheticSnapshot(new LocalStore(store), { createdAt: "2025-06-01T02:00:00Z" });
+    const printed = JSON.parse((await runCli(["list", "--json"], { OWUI_BACKUP_STORE: store })).stdout)[0] as Record<string, unknown>;
+    const documented = /owui-backup list \[--json\][^\n]*?JSON: `\[\{([^}]*)\}\]`/.exec(readme)?.[1]?.split(",").map((k) => k.trim());
+    expect(documented?.sort()).toEqual(Object.keys(printed).sort());
+    fs.rmSync(store, { recursive: true, force: true });
+  });
+
+  it("says how long the tests take and how to run the unit tests alone", () => {
+    expect(readme).toMatch(/npm test .*~\d+ minutes/);
+    expect(readme).toContain("npm run test:unit");
   });
 });

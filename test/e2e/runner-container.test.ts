@@ -14,7 +14,8 @@ import { CHATS_PY, docker, py, removeFixture, startFixture, type Fixture } from 
  * docker.Container resource, and the command exactly as the generated cron script installs it.
  */
 const IMAGE = "owui-backup-test/runner:ci";
-const NODE_BASE = "owui-backup-test/node:bookworm";
+/** Built by test/fixtures/build-images.sh from the node the tests run under. */
+const NODE_BASE = `owui-backup-test/node:${process.versions.node.split(".")[0]}-bookworm`;
 const RUNNER = "owui-backup-runner-e2e";
 /** A regular user's uid, as on a desktop Linux host, to check the image works without root. */
 const HOST_UID = 1000;
