@@ -165,6 +165,8 @@ export interface StackConfig {
   runAs?: { user: string; groups: string[] };
   /** The CLI of this clone (runner/bin/owui-backup.js): what the printed host commands run, never a registry package. */
   hostCli: string;
+  /** When notifications go out (the URLs are the secret `owui-backup:notify`). */
+  notifyOn: "failure" | "always";
 }
 
 /** What this machine is; index.ts reads it, tests make it up. */
@@ -321,5 +323,22 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     retention: parse(ns, "retention", retention, raw.getObject("retention")),
     runAs,
     hostCli: (facts.platform === "win32" ? path.win32 : path.posix).join(facts.projectRoot, "runner", "bin", "owui-backup.js"),
+    notifyOn: parse(ns, "notifyOn", z.enum(["failure", "always"], { error: "expected failure or always" }), raw.get("notifyOn") ?? "failure"),
   };
+}
+
+/** Schemes the runner's --notify understands (runner/src/report/notify/targets.ts). */
+const NOTIFY_SCHEMES = ["json", "jsons", "ntfy", "ntfys", "discord", "slack", "gotify", "gotifys", "mailto", "mailtos", "hc", "hcs", "http", "https"];
+
+/**
+ * The secret `owui-backup:notify` (space-separated URLs) checked for schemes the runner knows: a typo
+ * stops `pulumi up` instead of every nightly run. The message names the scheme, never the URL.
+ */
+export function checkNotifyUrls(value: string): string {
+  for (const url of value.split(/\s+/).filter(Boolean)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+    if (!scheme) throw new ConfigError("owui-backup:notify: a value is not a URL (scheme://…); see the README, \"Monitoring and notifications\"");
+    if (!NOTIFY_SCHEMES.includes(scheme)) throw new ConfigError(`owui-backup:notify: scheme ${scheme} is not supported; use ${NOTIFY_SCHEMES.filter((x) => !x.startsWith("http")).join(", ")}`);
+  }
+  return value;
 }

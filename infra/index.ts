@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket, bucketNamePrefix } from "./backup-bucket.js";
-import { ConfigError, readStackConfig, type StackConfig } from "./config.js";
+import { checkNotifyUrls, ConfigError, readStackConfig, type StackConfig } from "./config.js";
 import { readHostFacts } from "./host-facts.js";
 import { RunnerContainer } from "./runner-container.js";
 import { restoreCommands, runnerSettings } from "./runner-settings.js";
@@ -32,6 +32,18 @@ function readConfig(cfg: pulumi.Config): StackConfig {
 
 const cfg = new pulumi.Config();
 const config = readConfig(cfg);
+// Notification URLs hold tokens and passwords: a secret. Checked now (before any resource) from the
+// plain value the engine hands the program, then kept secret on its way to the runner.
+const notify = (() => {
+  const raw = pulumi.runtime.getConfig(`${cfg.name}:notify`);
+  if (!raw) return undefined;
+  try {
+    return pulumi.secret(checkNotifyUrls(raw));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+})();
 const { storage } = config;
 const tags = { "owui-backup:stack": config.stack, "owui-backup:container": config.container };
 
@@ -68,7 +80,7 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   target: config.container,
   nodeImage: config.nodeImage,
   env: settings.env,
-  secretEnv: credentials,
+  secretEnv: { ...credentials, ...(notify ? { OWUI_BACKUP_NOTIFY: notify } : {}) },
   mounts: settings.mounts,
   // Made by us before Docker would make them as root, when the runner runs as us (not on preview).
   createDirectories: config.runAs && !pulumi.runtime.isDryRun() ? settings.directories : [],

@@ -50,6 +50,7 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
     OWUI_BACKUP_CONTAINER: config.container,
     // No passwd entry exists for the host uid the runner runs as; Node still wants a home.
     HOME: "/tmp",
+    OWUI_BACKUP_NOTIFY_ON: config.notifyOn,
     ...retention,
   };
   const socket = { source: config.dockerSocket, target: SOCKET_IN_RUNNER };

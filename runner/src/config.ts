@@ -149,6 +149,28 @@ const SETTINGS = {
     // Unset: info, but warn for scheduled runs (see stderrLevel).
     default: () => undefined as "debug" | "info" | "warn" | "error" | undefined,
   },
+  notify: {
+    flag: "--notify",
+    env: "OWUI_BACKUP_NOTIFY",
+    // Space-separated: a mailto URL may hold commas (?to=a@x,b@y). Checked in report/notify/targets.ts,
+    // whose errors name the scheme, never the URL (it holds tokens and passwords).
+    schema: z.string().transform((s) => s.split(/\s+/).filter(Boolean)),
+    default: () => [] as string[],
+    separator: " ",
+    secret: true,
+  },
+  notifyOn: {
+    flag: "--notify-on",
+    env: "OWUI_BACKUP_NOTIFY_ON",
+    schema: z.enum(["failure", "always"], { error: "expected failure or always" }),
+    default: () => "failure" as "failure" | "always",
+  },
+  metricsFile: {
+    flag: "--metrics-file",
+    env: "OWUI_BACKUP_METRICS_FILE",
+    schema: z.string().min(1).transform((p) => path.resolve(p)),
+    default: () => undefined as string | undefined,
+  },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -165,7 +187,8 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   const out: Record<string, unknown> = { sources };
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const fromFlag = flags[key];
-    const raw = Array.isArray(fromFlag) ? fromFlag.join(",") : fromFlag !== undefined ? String(fromFlag) : env[setting.env];
+    const separator = "separator" in setting ? setting.separator : ",";
+    const raw = Array.isArray(fromFlag) ? fromFlag.join(separator) : fromFlag !== undefined ? String(fromFlag) : env[setting.env];
     // An empty variable means unset (as shells use them); an empty flag is a mistake, never "the default".
     if (fromFlag !== undefined && raw !== undefined && raw.trim() === "") {
       throw new UsageError(`${setting.flag} is empty: give a value, or leave the flag out for the default`);
@@ -178,7 +201,8 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     if (!parsed.success) {
       const source = fromFlag !== undefined ? setting.flag : setting.env;
       // URLs may carry a user:secret@ part by mistake; never echo it.
-      throw new UsageError(`invalid ${source} "${withoutUserInfo(raw)}": ${parsed.error.issues[0]?.message ?? "invalid value"}`);
+      const shown = "secret" in setting ? "" : ` "${withoutUserInfo(raw)}"`;
+      throw new UsageError(`invalid ${source}${shown}: ${parsed.error.issues[0]?.message ?? "invalid value"}`);
     }
     out[key] = parsed.data;
     sources[key] = fromFlag !== undefined ? setting.flag : setting.env;

@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerBackup } from "./commands/backup.js";
 import { registerCopy } from "./commands/copy.js";
 import { registerDrill } from "./commands/drill.js";
-import type { CommandIo } from "./commands/common.js";
+import { collect, type CommandIo } from "./commands/common.js";
 import { registerList } from "./commands/list.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerRestore } from "./commands/restore.js";
@@ -27,6 +27,9 @@ export function buildProgram(io: CommandIo): Command {
     .option("--s3-part-size <MiB>", "multipart part size for uploads, 5-5120 (env OWUI_BACKUP_S3_PART_SIZE; default 8)")
     .option("--log-level <level>", "debug | info | warn | error (env OWUI_BACKUP_LOG_LEVEL)")
     .option("--log-dir <dir>", "where JSON log lines go (env OWUI_BACKUP_LOG_DIR; default <store>/logs)")
+    .option("--notify <url>", "tell this URL how runs end: json, ntfy, discord, slack, gotify, mailto, hc (repeatable; env OWUI_BACKUP_NOTIFY, space-separated)", collect)
+    .option("--notify-on <when>", "failure (default) or always; health checks (hc) hear of every run (env OWUI_BACKUP_NOTIFY_ON)")
+    .option("--metrics-file <path>", "write Prometheus metrics there after every run, for node_exporter's textfile collector (env OWUI_BACKUP_METRICS_FILE)")
     .exitOverride()
     // A half-asleep restorer reads `restore --help`: it must show --store and --container too.
     .configureHelp({ showGlobalOptions: true })
@@ -93,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     await program.parseAsync(argv);
     const code = io.exitCode ?? 0;
+    await io.reporting?.finished("ok", null);
     io.log?.info({ fileOnly: true, result: "ok", command, exitCode: code, durationMs: Date.now() - started }, `${command} finished (exit ${code})`);
     return code;
   } catch (err) {
@@ -105,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
         ? (controller.signal.reason as InterruptedError)
         : (io.storeDirectory && storeAccessError(err, io.storeDirectory)) || err;
     process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
+    await io.reporting?.finished(controller.signal.aborted ? "interrupted" : "failed", oneLine(reported));
     // Every run that opened its log ends it with its result, failed or not.
     io.log?.error(
       { fileOnly: true, result: controller.signal.aborted ? "interrupted" : "failed", command, exitCode: exitCodeOf(reported), durationMs: Date.now() - started },

@@ -173,9 +173,12 @@ describe.skipIf(skip)("owui-backup watch", () => {
 
   test("SIGTERM stops an idle watcher at once, exit 0", async () => {
     await startWatcher();
-    const { code, ms } = await stopWatcher();
+    const { code, ms, stderr } = await stopWatcher();
     console.log(`watcher stopped ${ms} ms after SIGTERM`);
     expect(code).toBe(0);
+    // Idle, it had nothing to undo: it says it stopped, not that it is putting anything back.
+    expect(stderr).toMatch(/watcher stopped\n$/);
+    expect(stderr).not.toMatch(/cleaning up|put back|undoing/);
     // The issue's bound; stopping takes about 10 ms here.
     expect(ms).toBeLessThan(1000);
   });

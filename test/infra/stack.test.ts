@@ -326,6 +326,21 @@ describe("b2 stack: existing S3-compatible bucket × Windows Task Scheduler", ()
     expect(JSON.stringify(run.outputs)).not.toContain("K004very-secret");
   });
 
+  test("notification URLs: a secret config value passed to the runner as a secret, in no output; notifyOn as a setting", async () => {
+    const urls = "ntfy://ntfy.example.test/owui hc://0b6e1f8a-uuid mailtos://me:pw-SECRET@smtp.example.test?to=me@example.test";
+    const run = await runProgram(
+      { storage: { kind: "local", path: path.join(tmp, "notify") }, notifyOn: "always" },
+      { secrets: { notify: urls } },
+    );
+    expect(run.one(T.container).secretInputs).toEqual(["envs"]);
+    expect(envOf(run)).toMatchObject({ OWUI_BACKUP_NOTIFY: urls, OWUI_BACKUP_NOTIFY_ON: "always" });
+    expect(JSON.stringify(run.outputs)).not.toContain("pw-SECRET");
+    await expect(runProgram({ storage: { kind: "local", path: path.join(tmp, "notify") } }, { secrets: { notify: "smtp://pw-SECRET@x" } })).rejects.toThrow(
+      /owui-backup:notify: scheme smtp is not supported; use json, jsons, ntfy/,
+    );
+    await expect(runProgram({ storage: { kind: "local", path: path.join(tmp, "notify") }, notifyOn: "sometimes" })).rejects.toThrow(/owui-backup:notifyOn: expected failure or always/);
+  });
+
   test("an s3 stack without its secret key fails before any resource", async () => {
     await expect(
       runProgram({ storage: { kind: "s3", endpoint: "https://s3.example.test", bucket: "my-owui-backups" } }, { stack: "b2", secrets: { s3AccessKeyId: "id" } }),

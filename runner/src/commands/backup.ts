@@ -19,10 +19,17 @@ export function registerBackup(program: Command, io: CommandIo): void {
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
     // --path means "back up these paths" here (in restore it picks one path to restore).
-    const ctx = await openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
+    const ctx = await openContext({ ...flags, paths: flags.path }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true, report: "backup" });
     const result = await runBackup(ctx, { trigger: ctx.config.trigger, copyTo: ctx.copies });
     const { manifest } = result;
     const failedCopies = result.copies.filter((c) => !c.ok);
+    if (io.reporting) {
+      Object.assign(io.reporting.facts, {
+        snapshot: manifest.id,
+        bytes: { read: manifest.paths.reduce((sum, p) => sum + (p.bytes ?? 0), 0), new: newBytesOf(manifest), stored: manifest.sizeBytes },
+        warnings: [...result.warnings, ...failedCopies.map((c) => `copy to ${c.store} failed: ${c.error}`)],
+      });
+    }
     const copyFailure = () => {
       if (failedCopies.length === 0) return;
       throw new FailureError(

@@ -9,6 +9,8 @@ import { UsageError } from "../errors.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { putBackBeforeCommand, type PutBackResult } from "../steps/put-back.js";
+import { RunReporting } from "../report/run-reporting.js";
+import { parseTarget } from "../report/notify/targets.js";
 
 export interface CommandIo {
   signal: AbortSignal;
@@ -19,6 +21,8 @@ export interface CommandIo {
   log?: Logger;
   /** The local store's directory once opened: main names it when a file operation there is refused. */
   storeDirectory?: string;
+  /** For runs that report (backup, restore, prune, copy, drill): main hands the result to the reporters. */
+  reporting?: RunReporting;
 }
 
 /** Flags of the command and of the program (global --container, --store). */
@@ -34,18 +38,30 @@ export function flagsOf(command: Command): Flags {
 export async function openContext(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string },
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string },
 ): Promise<RunContext & { config: Config; copies: Store[]; putBack: PutBackResult | undefined }> {
   const ctx = openParts(flags, io, options);
+  if (options.report) {
+    const trigger = typeof flags.trigger === "string" ? flags.trigger : ctx.config.trigger;
+    io.reporting = new RunReporting(
+      { command: options.report, container: ctx.config.container, store: ctx.store.location, ...(options.report === "backup" ? { trigger } : {}) },
+      ctx.config,
+      ctx.store,
+      ctx.log,
+    );
+    await io.reporting.started();
+  }
   return { ...ctx, putBack: await putBackBeforeCommand(ctx, ctx.config.container) };
 }
 
 function openParts(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string },
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string },
 ): RunContext & { config: Config; copies: Store[] } {
   const config = loadConfig(flags);
+  // Notification URLs are checked before anything is opened: a typo there is a usage error.
+  for (const url of config.notify) parseTarget(url);
   const store = openStore(config.store, storeSettings(config));
   // Opened (not contacted) before the logger creates its directory: a bad URL changes nothing.
   const copies = options.copies ? openCopyStores(config.copyTo, store, config) : [];

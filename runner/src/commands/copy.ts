@@ -21,7 +21,7 @@ export function registerCopy(program: Command, io: CommandIo): void {
       if (ref && flags.all) throw new UsageError("give a snapshot id or --all, not both");
       if (!ref && !flags.all) throw new UsageError('name a snapshot (an id or "latest") or give --all');
       // --to names the targets here; the same setting as backup's --copy-to.
-      const ctx = await openContext({ ...flags, copyTo: flags.to }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true });
+      const ctx = await openContext({ ...flags, copyTo: flags.to }, io, { logToFile: true, quiet: Boolean(flags.json), copies: true, report: "copy" });
       const targets = ctx.copies;
       const snapshots: Manifest[] = flags.all
         ? (await readCatalog(ctx.store)).snapshots.reverse()

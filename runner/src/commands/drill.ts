@@ -29,9 +29,10 @@ export function registerDrill(program: Command, io: CommandIo): void {
       };
       const memoryBytes = parse(memory, "--memory", flags.memory);
       const cpuCount = parse(cpus, "--cpus", flags.cpus);
-      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json), logPrefix: "drill" });
+      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json), logPrefix: "drill", report: "drill" });
       const result = await runDrill(ctx, { ref, memoryBytes, cpus: cpuCount, ...(flags.image ? { image: String(flags.image) } : {}) });
       const { checks } = result;
+      if (io.reporting) io.reporting.facts.snapshot = result.snapshot.id;
       if (flags.json) {
         printJson(io, {
           id: result.snapshot.id,

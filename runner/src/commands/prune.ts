@@ -16,7 +16,7 @@ export function registerPrune(program: Command, io: CommandIo): void {
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
     if (!flags.dryRun) requireConsentWithoutTerminal("prune", "deletes snapshots", Boolean(flags.yes));
-    const ctx = await openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json) });
+    const ctx = await openContext(flags, io, { logToFile: !flags.dryRun, quiet: Boolean(flags.json), ...(flags.dryRun ? {} : { report: "prune" }) });
     const cleanup = new Cleanup(ctx.log);
     try {
       const policy = retentionPolicy(ctx.config);

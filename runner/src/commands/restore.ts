@@ -25,7 +25,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
       }
       if (only === "config" && flags.path) throw new UsageError("--only config and --path do not go together");
       requireConsentWithoutTerminal("restore", "replaces the container's data", Boolean(flags.yes));
-      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json) });
+      const ctx = await openContext(flags, io, { logToFile: true, quiet: Boolean(flags.json), report: "restore" });
       const result = await runRestore(ctx, {
         ref,
         only,
@@ -35,6 +35,7 @@ export function registerRestore(program: Command, io: CommandIo): void {
         safetySnapshot: flags.safetySnapshot !== false,
         confirm: (question) => confirmOnTerminal(question, Boolean(flags.yes)),
       });
+      if (io.reporting) Object.assign(io.reporting.facts, { snapshot: result.snapshot.id, bytes: { read: result.bytesRead, new: 0, stored: result.snapshot.sizeBytes } });
       if (flags.json) {
         printJson(io, {
           id: result.snapshot.id,

@@ -232,7 +232,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       { id: manifest.id, sizeBytes: manifest.sizeBytes, newBytes: newBytesOf(manifest), reusedChunks: chunks.stats.reusedChunks, files: manifest.files },
       `snapshot ${manifest.id} written`,
     );
-    await recordRun(store, container, { lastSuccess: { id: manifest.id, at: finished.toISOString(), trigger: options.trigger } }).catch(
+    await recordRun(store, container, { lastSuccess: { id: manifest.id, at: finished.toISOString(), trigger: options.trigger, durationMs: finished.getTime() - started.getTime() } }).catch(
       (err) => log.warn(`could not record the run state: ${oneLine(err)}`),
     );
 

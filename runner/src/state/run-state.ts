@@ -3,8 +3,10 @@ import { jsonBody, readJsonObject, type Store } from "../store/store.js";
 
 /** What `status` reports beyond the catalog: how the last runs for a container ended (state/<container>.json). */
 export interface RunState {
-  lastSuccess?: { id: string; at: string; trigger: string };
+  lastSuccess?: { id: string; at: string; trigger: string; durationMs?: number };
   lastFailure?: { at: string; trigger: string; error: string };
+  /** Failed backups since the store first saw this container (the metric owui_backup_failures_total). */
+  failures?: number;
 }
 
 export async function readRunState(store: Store, container: string): Promise<RunState> {
@@ -13,5 +15,6 @@ export async function readRunState(store: Store, container: string): Promise<Run
 
 export async function recordRun(store: Store, container: string, update: RunState): Promise<void> {
   const current = await readRunState(store, container);
-  await store.put(layout.state(container), jsonBody({ ...current, ...update }));
+  const failures = (current.failures ?? 0) + (update.lastFailure ? 1 : 0);
+  await store.put(layout.state(container), jsonBody({ ...current, ...update, failures }));
 }

@@ -3,6 +3,7 @@ import type { RunContext } from "../run/context.js";
 import type { Store } from "../store/store.js";
 import { followContainerEvents } from "./docker-events.js";
 import { LookScheduler } from "./look-scheduler.js";
+import { RunReporting } from "../report/run-reporting.js";
 import { acceptSeen, assess, backUpChanges, baseline, observe, restartWasABackup } from "./observe.js";
 import type { WatchStateFile } from "./watch-state.js";
 import { putBackBeforeCommand } from "../steps/put-back.js";
@@ -122,9 +123,20 @@ export class Watcher {
       // Stopped while looking (du can take a while): no backup may start now.
       if (ctx.signal.aborted) return;
       ctx.log.info({ reason: assessment.reason }, `backing up ${container}: ${assessment.reason} changed`);
-      const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
-      await options.state.write(result.state);
-      ctx.log.info({ id: result.manifest.id, reason: assessment.reason }, `snapshot ${result.manifest.id} (${assessment.reason})`);
+      // Reported like any backup: notifications, health-check pings, the metrics file.
+      const reporting = new RunReporting({ command: "backup", trigger: "watch", container, store: ctx.store.location }, ctx.config, ctx.store, ctx.log);
+      await reporting.started();
+      try {
+        const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
+        reporting.facts.snapshot = result.manifest.id;
+        await options.state.write(result.state);
+        ctx.log.info({ id: result.manifest.id, reason: assessment.reason }, `snapshot ${result.manifest.id} (${assessment.reason})`);
+        await reporting.finished("ok", null);
+      } catch (err) {
+        // Waiting for another run's lock is not a failed backup: it is tried again below.
+        if (!(err instanceof LockedError)) await reporting.finished(ctx.signal.aborted ? "interrupted" : "failed", oneLine(err));
+        throw err;
+      }
     } catch (err) {
       if (ctx.signal.aborted) return;
       if (err instanceof LockedError) {

@@ -1,0 +1,46 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Store } from "../store/store.js";
+import { metricsFileReporter } from "./metrics/metrics-file.js";
+import { runReporters, type Reporter } from "./reporters.js";
+import { runReport, type RunFacts, type RunReport, type RunStatus } from "./run-report.js";
+import { parseTarget, type Target } from "./notify/targets.js";
+
+/**
+ * What happens after a run, in one place: the notification targets (--notify, filtered by
+ * --notify-on), health-check pings (every run, and at its start) and the metrics file. Built before
+ * the run does anything, so a bad URL is a usage error that changes nothing.
+ */
+export class RunReporting {
+  private readonly targets: Target[];
+  private readonly metrics: Reporter | undefined;
+  private readonly startedAt = new Date();
+
+  constructor(
+    readonly facts: RunFacts,
+    private readonly config: Pick<Config, "notify" | "notifyOn" | "metricsFile">,
+    store: Store,
+    private readonly log: Logger,
+  ) {
+    this.targets = config.notify.map(parseTarget);
+    this.metrics = config.metricsFile ? metricsFileReporter(config.metricsFile, store) : undefined;
+  }
+
+  /** Tells the health checks a run began (a run that never ends is then caught by their grace time). */
+  async started(): Promise<void> {
+    const starters = this.targets.filter((t) => t.everyRun && t.reporter.start).map((t) => t.reporter);
+    await runReporters(starters, (r, signal) => r.start?.({ command: this.facts.command, container: this.facts.container }, signal), this.log, 5_000);
+  }
+
+  /** Hands the run's report to every reporter that wants it; never throws, never takes long. */
+  async finished(status: RunStatus, error: string | null): Promise<RunReport> {
+    const report = runReport(this.facts, { status, error, startedAt: this.startedAt });
+    const notify = status !== "ok" || this.config.notifyOn === "always";
+    const reporters = [
+      ...this.targets.filter((t) => t.everyRun || notify).map((t) => t.reporter),
+      ...(this.metrics ? [this.metrics] : []),
+    ];
+    await runReporters(reporters, (r, signal) => r.report(report, signal), this.log);
+    return report;
+  }
+}
