@@ -167,6 +167,8 @@ export interface StackConfig {
   hostCli: string;
   /** When notifications go out (the URLs are the secret `owui-backup:notify`). */
   notifyOn: "failure" | "always";
+  /** Host port (127.0.0.1) of the watcher's status page, /metrics and /healthz; 0: not published. */
+  statusPort: number;
 }
 
 /** What this machine is; index.ts reads it, tests make it up. */
@@ -324,6 +326,7 @@ export function readStackConfig(raw: RawConfig, facts: HostFacts): StackConfig {
     runAs,
     hostCli: (facts.platform === "win32" ? path.win32 : path.posix).join(facts.projectRoot, "runner", "bin", "owui-backup.js"),
     notifyOn: parse(ns, "notifyOn", z.enum(["failure", "always"], { error: "expected failure or always" }), raw.get("notifyOn") ?? "failure"),
+    statusPort: parse(ns, "statusPort", z.coerce.number().int("expected a port number, or 0 for none").min(0).max(65535, "expected a port number, or 0 for none"), raw.get("statusPort") ?? "9595"),
   };
 }
 

@@ -6,6 +6,7 @@ import { readHostFacts } from "./host-facts.js";
 import { RunnerContainer } from "./runner-container.js";
 import { restoreCommands, runnerSettings } from "./runner-settings.js";
 import { Schedule } from "./schedule.js";
+import { describeWhen } from "./schedule/scheduled-backup.js";
 
 /**
  * The Pulumi program: reads the stack's configuration, then wires a bucket (aws stacks), the runner
@@ -79,7 +80,15 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   stack: config.stack,
   target: config.container,
   nodeImage: config.nodeImage,
-  env: settings.env,
+  // The schedule, in words, for the status page.
+  env: {
+    ...settings.env,
+    OWUI_BACKUP_SCHEDULE: describeWhen(config.schedule.kind, {
+      cron: config.schedule.cron,
+      time: config.schedule.time,
+      bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
+    }),
+  },
   secretEnv: { ...credentials, ...(notify ? { OWUI_BACKUP_NOTIFY: notify } : {}) },
   mounts: settings.mounts,
   // Made by us before Docker would make them as root, when the runner runs as us (not on preview).
@@ -89,6 +98,7 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   command: ["owui-backup", "watch"],
   storeUrl: settings.storeUrl,
   platform: config.platform,
+  ...(config.statusPort ? { statusPort: config.statusPort } : {}),
   dependsOn: bucket ? [bucket.runnerPolicy] : [],
 }, onEngine);
 

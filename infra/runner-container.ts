@@ -41,7 +41,12 @@ export interface RunnerContainerArgs {
   platform?: string;
   /** What must exist before the container starts (an aws stack's IAM policy: its key cannot work before). */
   dependsOn?: pulumi.Resource[];
+  /** The host port (on 127.0.0.1 only) of the watcher's status page; undefined: not published. */
+  statusPort?: number;
 }
+
+/** Where the watcher serves its status page inside the runner (published on the host's loopback). */
+export const STATUS_PORT_IN_RUNNER = 9595;
 
 /**
  * The runner: an image built from runner/Dockerfile and one long-running container with the Docker
@@ -106,6 +111,8 @@ export class RunnerContainer extends pulumi.ComponentResource {
         user: args.runAs?.user,
         groupAdds: args.runAs?.groups,
         labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+        // Loopback only: the page is read-only and holds no secret, but it is nobody else's business.
+        ports: args.statusPort ? [{ internal: STATUS_PORT_IN_RUNNER, external: args.statusPort, ip: "127.0.0.1" }] : [],
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
       },

@@ -1,3 +1,4 @@
+import { STATUS_PORT_IN_RUNNER } from "./runner-container.js";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config.js";
@@ -51,6 +52,8 @@ export function runnerSettings(config: StackConfig, bucket?: BucketRef): RunnerS
     // No passwd entry exists for the host uid the runner runs as; Node still wants a home.
     HOME: "/tmp",
     OWUI_BACKUP_NOTIFY_ON: config.notifyOn,
+    // Inside the runner on every interface, so that the port Docker publishes (on the host's loopback) reaches it.
+    OWUI_BACKUP_LISTEN: config.statusPort ? `0.0.0.0:${STATUS_PORT_IN_RUNNER}` : "off",
     ...retention,
   };
   const socket = { source: config.dockerSocket, target: SOCKET_IN_RUNNER };

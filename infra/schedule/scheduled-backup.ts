@@ -51,8 +51,16 @@ export function shWord(s: string): string {
 }
 
 /** One line for outputs and logs: what runs when. */
-export function describeSchedule(kind: string, s: ScheduledBackup): string {
+/** When backups run, for people (the status page): "cron: daily at 02:00 and 5 min after boot". */
+export function describeWhen(kind: string, s: Pick<ScheduledBackup, "cron" | "time" | "bootDelayMinutes">): string {
   if (kind === "none") return "none: run `owui-backup backup --trigger schedule` yourself";
+  const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
+  const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
+  return `${kind}: ${when}${boot} (host time)`;
+}
+
+export function describeSchedule(kind: string, s: ScheduledBackup): string {
+  if (kind === "none") return describeWhen(kind, s);
   const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
   const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
   const drill = s.drill ? `; a restore drill every ${s.drill.weekday} at ${s.drill.time}: docker ${drillCommandArgs(s).join(" ")}` : "";

@@ -140,6 +140,17 @@ const SETTINGS = {
   debounce: { flag: "--debounce", env: "OWUI_BACKUP_WATCH_DEBOUNCE", schema: duration(0), default: () => 10_000 },
   minGap: { flag: "--min-gap", env: "OWUI_BACKUP_WATCH_MIN_GAP", schema: duration(0), default: () => 600_000 },
   growth: { flag: "--growth", env: "OWUI_BACKUP_WATCH_GROWTH", schema: wholeNumber(1, 100000), default: () => 20 },
+  listen: {
+    flag: "--listen",
+    env: "OWUI_BACKUP_LISTEN",
+    // HOST:PORT, or "off". Loopback by default: the page is read-only, but it is nobody else's business.
+    schema: z
+      .string()
+      .trim()
+      .regex(/^(off|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5})$/, "expected HOST:PORT such as 127.0.0.1:9595, or off"),
+    default: () => "127.0.0.1:9595",
+  },
+  healthyWithin: { flag: "--healthy-within", env: "OWUI_BACKUP_HEALTHY_WITHIN", schema: duration(60_000), default: () => 26 * 3_600_000 },
   stateDir: { flag: "--state-dir", env: "OWUI_BACKUP_STATE_DIR", schema: hostDirectorySchema, default: () => undefined as string | undefined },
   logDir: { flag: "--log-dir", env: "OWUI_BACKUP_LOG_DIR", schema: hostDirectorySchema, default: () => undefined as string | undefined },
   logLevel: {

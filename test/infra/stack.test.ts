@@ -69,6 +69,9 @@ describe("dev stack: local store × cron", () => {
     ]);
     expect(container.secretInputs).toEqual([]);
     expect(envOf(run)).toMatchObject({ OWUI_BACKUP_CONTAINER: "open-webui", OWUI_BACKUP_STORE: store, OWUI_BACKUP_KEEP_LAST: "7" });
+    // The watcher's status page: on every interface inside, published on the host's loopback only.
+    expect(envOf(run)).toMatchObject({ OWUI_BACKUP_LISTEN: "0.0.0.0:9595", OWUI_BACKUP_SCHEDULE: "cron: daily at 03:15 and 7 min after boot (host time)" });
+    expect(container.inputs.ports).toEqual([{ internal: 9595, external: 9595, ip: "127.0.0.1" }]);
     expect(Object.keys(envOf(run)).filter((k) => k.startsWith("AWS_"))).toEqual([]);
     expect(container.inputs.labels).toEqual(
       expect.arrayContaining([
@@ -324,6 +327,13 @@ describe("b2 stack: existing S3-compatible bucket × Windows Task Scheduler", ()
       `AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… node ${path.resolve("runner/bin/owui-backup.js")} --container open-webui --store s3://my-owui-backups/host-a --s3-endpoint https://s3.us-west-004.backblazeb2.com --s3-region us-west-004 restore latest`,
     );
     expect(JSON.stringify(run.outputs)).not.toContain("K004very-secret");
+  });
+
+  test("statusPort 0: no published port, and the watcher serves no page", async () => {
+    const run = await runProgram({ storage: { kind: "local", path: path.join(tmp, "noport") }, statusPort: 0 });
+    expect(run.one(T.container).inputs.ports ?? []).toEqual([]);
+    expect(envOf(run)).toMatchObject({ OWUI_BACKUP_LISTEN: "off" });
+    await expect(runProgram({ storage: { kind: "local", path: path.join(tmp, "noport") }, statusPort: 70000 })).rejects.toThrow(/owui-backup:statusPort: expected a port number, or 0 for none/);
   });
 
   test("notification URLs: a secret config value passed to the runner as a secret, in no output; notifyOn as a setting", async () => {

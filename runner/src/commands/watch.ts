@@ -5,6 +5,7 @@ import { checkPolicy } from "../steps/apply-retention.js";
 import { assess, backUpChanges, baseline, observe } from "../watch/observe.js";
 import { WatchStateFile } from "../watch/watch-state.js";
 import { Watcher } from "../watch/watcher.js";
+import { startStatusServer } from "../report/status/status-server.js";
 import type { Store } from "../store/store.js";
 import { collect, flagsOf, openContext, printJson, retentionFlags, type CommandIo } from "./common.js";
 
@@ -26,7 +27,9 @@ export function registerWatch(program: Command, io: CommandIo): void {
     .option("--interval <duration>", "compare at least this often, e.g. 5m (env OWUI_BACKUP_WATCH_INTERVAL; default 5m)")
     .option("--debounce <duration>", "quiet time after the last engine event before comparing (env OWUI_BACKUP_WATCH_DEBOUNCE; default 10s)")
     .option("--min-gap <duration>", "at most one backup per this window (env OWUI_BACKUP_WATCH_MIN_GAP; default 10m)")
-    .option("--copy-to <dir|url>", "also write each snapshot to this store (repeatable; env OWUI_BACKUP_COPY_TO, comma-separated)", collect);
+    .option("--copy-to <dir|url>", "also write each snapshot to this store (repeatable; env OWUI_BACKUP_COPY_TO, comma-separated)", collect)
+    .option("--listen <host:port>", "serve the status page, /metrics and /healthz here, or off (env OWUI_BACKUP_LISTEN; default 127.0.0.1:9595)")
+    .option("--healthy-within <duration>", "/healthz answers 200 while the last scheduled backup is younger than this (env OWUI_BACKUP_HEALTHY_WITHIN; default 26h)");
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     // --copy-to / OWUI_BACKUP_COPY_TO: the watcher's snapshots go to the copies too.
     const ctx = await openContext(flagsOf(cmd), io, { logToFile: true, logPrefix: "watcher", copies: true });
@@ -37,13 +40,28 @@ export function registerWatch(program: Command, io: CommandIo): void {
     ctx.log.info(
       `watching ${config.container} (engine events, and every ${config.interval / 1000}s); backups into ${store.location}; state in ${state.location}`,
     );
-    await new Watcher(ctx, {
-      state,
-      intervalMs: config.interval,
-      debounceMs: config.debounce,
-      minGapMs: config.minGap,
-      growthPercent: config.growth,
-    }).run();
+    const server =
+      config.listen === "off"
+        ? undefined
+        : await startStatusServer({
+            listen: config.listen,
+            store,
+            container: config.container,
+            healthyWithinMs: config.healthyWithin,
+            schedule: process.env.OWUI_BACKUP_SCHEDULE || undefined,
+            log: ctx.log,
+          });
+    try {
+      await new Watcher(ctx, {
+        state,
+        intervalMs: config.interval,
+        debounceMs: config.debounce,
+        minGapMs: config.minGap,
+        growthPercent: config.growth,
+      }).run();
+    } finally {
+      await server?.close();
+    }
     ctx.log.info("watcher stopped");
   });
 }
