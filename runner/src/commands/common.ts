@@ -8,6 +8,7 @@ import type { RunContext } from "../run/context.js";
 import { UsageError } from "../errors.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
+import type { Catalog } from "../snapshot/catalog.js";
 import { putBackBeforeCommand, type PutBackResult } from "../steps/put-back.js";
 import { RunReporting } from "../report/run-reporting.js";
 import { parseTarget } from "../report/notify/targets.js";
@@ -123,4 +124,21 @@ export function retentionFlags(command: Command): Command {
     .option("--keep-daily <n>", "keep the newest snapshot of each of the last n days that have one (env OWUI_BACKUP_KEEP_DAILY)")
     .option("--keep-weekly <n>", "same for ISO weeks (env OWUI_BACKUP_KEEP_WEEKLY)")
     .option("--keep-monthly <n>", "same for months (env OWUI_BACKUP_KEEP_MONTHLY)");
+}
+
+/**
+ * The containers a store-wide command (prune, status, verify) acts on: the one named by --container
+ * (or OWUI_BACKUP_CONTAINER), else every container with snapshots in the store, else the default.
+ * `note` says so when there is nothing of the named container there.
+ */
+export function containersToActOn(config: Config, catalog: Catalog, storeLocation: string): { containers: string[]; note?: string } {
+  const inStore = [...new Set(catalog.snapshots.map((s) => s.container.name))].sort();
+  if (config.sources.container !== undefined || inStore.length === 0) {
+    const others = inStore.filter((c) => c !== config.container);
+    const note = inStore.includes(config.container)
+      ? undefined
+      : `no snapshots of ${config.container} in ${storeLocation}${others.length > 0 ? `; it holds snapshots of ${others.join(", ")} (--container picks one)` : ""}`;
+    return { containers: [config.container], ...(note ? { note } : {}) };
+  }
+  return { containers: inStore };
 }

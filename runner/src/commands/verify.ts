@@ -1,17 +1,17 @@
 import { formatBytes } from "../util/format.js";
 import type { Command } from "commander";
-import { UsageError, VerifyError } from "../errors.js";
+import { NotFoundError, UsageError, VerifyError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { readCatalog, resolveSnapshot } from "../snapshot/catalog.js";
 import type { Manifest } from "../snapshot/manifest.js";
 import { verifySnapshot, type VerifyReport } from "../steps/verify-snapshot.js";
-import { flagsOf, openContext, printJson, type CommandIo } from "./common.js";
+import { containersToActOn, flagsOf, openContext, printJson, type CommandIo } from "./common.js";
 
 export function registerVerify(program: Command, io: CommandIo): void {
   program
     .command("verify")
     .description("re-read snapshots: sizes, sha256, archive structure, and integrity_check of every SQLite file")
-    .argument("[snapshot]", 'a snapshot id or "latest" (default: latest)')
+    .argument("[snapshot]", 'a snapshot id, or "latest" (default: the latest of every container in the store, or of --container)')
     .option("--all", "verify every snapshot in the store")
     .option("--json", "print a JSON array of reports")
     .action(async (ref: string | undefined, _options: unknown, cmd: Command) => {
@@ -27,8 +27,14 @@ export function registerVerify(program: Command, io: CommandIo): void {
           ctx.log.error({ id: broken.id }, `${broken.id}: ${broken.error}`);
           reports.push({ id: broken.id, ok: false, problems: [broken.error], objects: 0, bytes: 0, bytesRead: 0, sqliteChecked: 0, durationMs: 0 });
         }
+      } else if (ref && ref !== "latest") {
+        targets = [await resolveSnapshot(ctx.store, ref, ctx.config.container)];
       } else {
-        targets = [await resolveSnapshot(ctx.store, ref ?? "latest", ctx.config.container)];
+        // The latest of every container in the store, unless --container narrows it (as prune and status do).
+        const { containers, note } = containersToActOn(ctx.config, await readCatalog(ctx.store), ctx.store.location);
+        if (note) throw new NotFoundError(`${note}; nothing to verify`);
+        targets = [];
+        for (const container of containers) targets.push(await resolveSnapshot(ctx.store, "latest", container));
       }
       for (const manifest of targets) {
         const progress = createProgress(`verify ${manifest.id}`);

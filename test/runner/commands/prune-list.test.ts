@@ -137,3 +137,40 @@ describe("prune and list on synthetic snapshots", () => {
     expect(unknown.code).toBe(2);
   });
 });
+
+describe("prune, status and verify act on every container in the store unless --container narrows them", () => {
+  it("say per container what they kept, removed or found; a container with nothing there is named", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-multi-"));
+    const store = new LocalStore(dir);
+    for (const container of ["alpha", "beta"]) {
+      for (let day = 1; day <= 3; day++) {
+        await writeSyntheticSnapshot(store, { createdAt: `2025-06-0${day}T02:00:00Z`, container, id: `2025060${day}_02000${container === "alpha" ? 0 : 1}` });
+      }
+    }
+    const env = { OWUI_BACKUP_STORE: dir };
+    // Nothing of the named container: said, nothing deleted.
+    const none = await runCli(["prune", "--yes", "--keep-last", "1", "--container", "open-webui"], env);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toContain(`no snapshots of open-webui in ${dir}; it holds snapshots of alpha, beta (--container picks one)`);
+    expect(fs.readdirSync(path.join(dir, "snapshots"))).toHaveLength(6);
+    // Without --container: each container by its own policy.
+    const all = await runCli(["prune", "--yes", "--keep-last", "1"], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.split("\n").filter((l) => l.endsWith("removed"))).toEqual(["alpha: 1 kept, 2 removed", "beta: 1 kept, 2 removed"]);
+    expect(fs.readdirSync(path.join(dir, "snapshots")).sort()).toEqual(["20250603_020000", "20250603_020001"]);
+    // status: a block per container; JSON an array when several.
+    const status = await runCli(["status", "--json"], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { container: string; healthy: boolean }[]).map((s) => [s.container, s.healthy])).toEqual([["alpha", true], ["beta", true]]);
+    const narrowed = await runCli(["status", "--json", "--container", "beta"], env);
+    expect(JSON.parse(narrowed.stdout)).toMatchObject({ container: "beta", snapshots: 1 });
+    // verify: the latest of each.
+    const verify = await runCli(["verify", "--json"], env);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect((JSON.parse(verify.stdout) as { id: string }[]).map((r) => r.id)).toEqual(["20250603_020000", "20250603_020001"]);
+    const missing = await runCli(["verify", "--container", "open-webui"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(`owui-backup: error: no snapshots of open-webui in ${dir}; it holds snapshots of alpha, beta (--container picks one); nothing to verify`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
