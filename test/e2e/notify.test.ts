@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli, startCli } from "../helpers/cli.js";
 import { startHttpPeer, startSmtpPeer } from "../helpers/peers.js";
 import { skipWithout } from "../helpers/tools.js";
-import { removeFixture, startFixture, type Fixture } from "./fixture.js";
+import { docker, removeFixture, startFixture, waitFor, type Fixture } from "./fixture.js";
 
 /** Notifications, health-check pings and the metrics file, against real HTTP and SMTP peers on 127.0.0.1. */
 describe.skipIf(requireDockerOrSkip())("after a run: notifications, health checks, metrics", () => {
@@ -94,6 +94,26 @@ describe.skipIf(requireDockerOrSkip())("after a run: notifications, health check
     expect(paths()).toHaveLength(7);
     expect(JSON.parse(web.requests.find((r) => r.url.startsWith("/hook"))!.body)).toMatchObject({ event: "backup.ok", snapshot: id, error: null });
     expect(smtp.mails).toHaveLength(1);
+  });
+
+  it("the watcher's backups are reported too (trigger watch)", async () => {
+    reset();
+    const watcher = startCli(["watch", "--interval", "1h", "--debounce", "1s", "--min-gap", "0", "--listen", "off", "--notify-on", "always"], {
+      ...fixture.env,
+      OWUI_BACKUP_NOTIFY: urls.json!,
+    });
+    try {
+      await waitFor("the watcher's baseline", () => /baseline|watching/.test(watcher.stderrSoFar()), 30_000, 50);
+      await new Promise((r) => setTimeout(r, 1500));
+      docker("restart", "-t", "1", fixture.name);
+      await waitFor("a notification", () => web.requests.length > 0, 60_000, 100);
+      const body = JSON.parse(web.requests[0]!.body);
+      expect(body).toMatchObject({ event: "backup.ok", command: "backup", trigger: "watch", container: fixture.name });
+      expect(body.snapshot).toMatch(/^\d{8}_\d{6}$/);
+    } finally {
+      watcher.kill("SIGTERM");
+      await watcher.result;
+    }
   });
 
   it("an unwritable store: exactly one failure notification, carrying that error", async () => {
