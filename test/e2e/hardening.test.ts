@@ -128,14 +128,20 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
   it.skipIf(skipWithout([], { root: true }))("a user without the docker group, or without access to the store: one line that says what to do", () => {
     // Run as nobody: no docker group, and the store below is root's and private.
     const bin = path.join(import.meta.dirname, "../../runner/bin/owui-backup.js");
+    // This node may live where nobody cannot reach (a Node under /root/.cache): a copy nobody can run.
+    const nodeDir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-node-"));
+    fs.chmodSync(nodeDir, 0o755);
+    const node = path.join(nodeDir, "node");
+    fs.copyFileSync(process.execPath, node);
+    fs.chmodSync(node, 0o755);
     const asNobody = (args: string[], env: Record<string, string>, gid = 65534) =>
-      spawnSync(process.execPath, [bin, ...args], { uid: 65534, gid, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", ...env } });
+      spawnSync(node, [bin, ...args], { uid: 65534, gid, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", ...env } });
     // The engine's socket group: with it, only the store is out of reach.
     const dockerGid = fs.statSync("/var/run/docker.sock").gid;
     const open = fs.mkdtempSync(path.join(os.tmpdir(), "owui-nobody-"));
     fs.chmodSync(open, 0o777);
     const engine = asNobody(["backup", "--container", fixture.name], { OWUI_BACKUP_STORE: path.join(open, "store") });
-    expect(engine.status).toBe(1);
+    expect(engine.status, `${engine.error ?? ""} ${engine.stderr}`).toBe(1);
     expect(engine.stderr.trim().split("\n")).toHaveLength(1);
     expect(engine.stderr.trim()).toMatch(/^owui-backup: error: no permission to use the Docker socket \/var\/run\/docker\.sock \(EACCES\): run as root, or add this user to the docker group/);
     const before = state(fixture.name);
@@ -147,6 +153,7 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
     }
     expect(state(fixture.name)).toBe(before);
     fs.rmSync(open, { recursive: true, force: true });
+    fs.rmSync(nodeDir, { recursive: true, force: true });
   });
 
   it("empty --container and --store are usage errors, not the defaults", async () => {
