@@ -12,6 +12,7 @@ import { registerCheck, registerReset, registerWatch } from "./commands/watch.js
 import { exitCodeOf, InterruptedError, oneLine } from "./errors.js";
 import { Cleanup } from "./run/cleanup.js";
 import { storeAccessError } from "./store/local/local-store.js";
+import { logResultLine } from "./report/builtin.js";
 import { TOOL_VERSION } from "./version.js";
 
 export function buildProgram(io: CommandIo): Command {
@@ -96,8 +97,9 @@ export async function main(argv: string[]): Promise<number> {
     });
     await program.parseAsync(argv);
     const code = io.exitCode ?? 0;
-    await io.reporting?.finished("ok", null);
-    io.log?.info({ fileOnly: true, result: "ok", command, exitCode: code, durationMs: Date.now() - started }, `${command} finished (exit ${code})`);
+    // A reported run (backup, restore, …) ends with its reporters, the log line among them; any other ends its log here.
+    if (io.reporting) await io.reporting.finished("ok", undefined, code);
+    else if (io.log) logResultLine(io.log, { command, status: "ok", error: null, exitCode: code, durationMs: Date.now() - started });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -109,12 +111,10 @@ export async function main(argv: string[]): Promise<number> {
         ? (controller.signal.reason as InterruptedError)
         : (io.storeDirectory && storeAccessError(err, io.storeDirectory)) || err;
     process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
-    await io.reporting?.finished(controller.signal.aborted ? "interrupted" : "failed", oneLine(reported));
     // Every run that opened its log ends it with its result, failed or not.
-    io.log?.error(
-      { fileOnly: true, result: controller.signal.aborted ? "interrupted" : "failed", command, exitCode: exitCodeOf(reported), durationMs: Date.now() - started },
-      `${command} failed: ${oneLine(reported)}`,
-    );
+    const status = controller.signal.aborted ? "interrupted" : "failed";
+    if (io.reporting) await io.reporting.finished(status, reported, exitCodeOf(reported));
+    else if (io.log) logResultLine(io.log, { command, status, error: oneLine(reported), exitCode: exitCodeOf(reported), durationMs: Date.now() - started });
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);
   } finally {

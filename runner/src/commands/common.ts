@@ -39,11 +39,11 @@ export function flagsOf(command: Command): Flags {
 export async function openContext(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string },
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string; trigger?: string },
 ): Promise<RunContext & { config: Config; copies: Store[]; putBack: PutBackResult | undefined }> {
   const ctx = openParts(flags, io, options);
   if (options.report) {
-    const trigger = typeof flags.trigger === "string" ? flags.trigger : ctx.config.trigger;
+    const trigger = options.trigger ?? (typeof flags.trigger === "string" ? flags.trigger : ctx.config.trigger);
     io.reporting = new RunReporting(
       { command: options.report, container: ctx.config.container, store: ctx.store.location, ...(options.report === "backup" ? { trigger } : {}) },
       ctx.config,
@@ -58,7 +58,7 @@ export async function openContext(
 function openParts(
   flags: Flags,
   io: CommandIo,
-  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string },
+  options: { logToFile: boolean; quiet?: boolean; copies?: boolean; logPrefix?: string; report?: string; trigger?: string },
 ): RunContext & { config: Config; copies: Store[] } {
   const config = loadConfig(flags);
   // Notification URLs are checked before anything is opened: a typo there is a usage error.

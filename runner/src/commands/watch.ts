@@ -74,7 +74,8 @@ export function registerCheck(program: Command, io: CommandIo): void {
     .option("--json", "print one JSON object");
   retentionFlags(watchOptions(command)).action(async (_options: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
-    const ctx = await openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true });
+    // With --backup it is a backup like the watcher's own: reported (run state, notifications, metrics).
+    const ctx = await openContext(flags, io, { logToFile: true, logPrefix: "watcher", quiet: Boolean(flags.json), copies: true, ...(flags.backup ? { report: "backup", trigger: "watch" } : {}) });
     const { config, store } = ctx;
     if (flags.backup) checkPolicy(retentionPolicy(config));
     const saved = stateOf(config, store);
@@ -93,6 +94,7 @@ export function registerCheck(program: Command, io: CommandIo): void {
       const result = await backUpChanges(ctx, state, now.fingerprint, { ...assessment, reason: assessment.reason });
       await saved.write(result.state);
       snapshot = result.manifest.id;
+      if (io.reporting) io.reporting.facts.snapshot = snapshot;
     }
     if (flags.json) {
       printJson(io, { container: config.container, baseline: false, since: state.savedAt, changes: assessment.changes, backupNeeded: Boolean(assessment.reason), snapshot });

@@ -2,13 +2,16 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Store } from "../store/store.js";
 import { metricsFileReporter } from "./metrics/metrics-file.js";
+import { oneLine } from "../errors.js";
+import { logLineReporter, runStateReporter } from "./builtin.js";
 import { runReporters, type Reporter } from "./reporters.js";
 import { runReport, type RunFacts, type RunReport, type RunStatus } from "./run-report.js";
 import { parseTarget, type Target } from "./notify/targets.js";
 
 /**
- * What happens after a run, in one place: the notification targets (--notify, filtered by
- * --notify-on), health-check pings (every run, and at its start) and the metrics file. Built before
+ * What happens after a run, in one place: the run state, the log's result line, the notification
+ * targets (--notify, filtered by --notify-on), health-check pings (every run, and at its start) and
+ * the metrics file. Built before
  * the run does anything, so a bad URL is a usage error that changes nothing.
  */
 export class RunReporting {
@@ -19,7 +22,7 @@ export class RunReporting {
   constructor(
     readonly facts: RunFacts,
     private readonly config: Pick<Config, "notify" | "notifyOn" | "metricsFile">,
-    store: Store,
+    private readonly store: Store,
     private readonly log: Logger,
   ) {
     this.targets = config.notify.map(parseTarget);
@@ -32,15 +35,24 @@ export class RunReporting {
     await runReporters(starters, (r, signal) => r.start?.({ command: this.facts.command, container: this.facts.container }, signal), this.log, 5_000);
   }
 
-  /** Hands the run's report to every reporter that wants it; never throws, never takes long. */
-  async finished(status: RunStatus, error: string | null): Promise<RunReport> {
-    const report = runReport(this.facts, { status, error, startedAt: this.startedAt });
+  /**
+   * Hands the run's report to its reporters, in order: the run state first (the metrics read it), then
+   * the log's result line, the notifications and the metrics file together. Never throws, never takes long.
+   */
+  async finished(status: RunStatus, error: unknown, exitCode: number): Promise<RunReport> {
+    const report = runReport(this.facts, { status, error: error === undefined ? null : oneLine(error), startedAt: this.startedAt });
     const notify = status !== "ok" || this.config.notifyOn === "always";
-    const reporters = [
-      ...this.targets.filter((t) => t.everyRun || notify).map((t) => t.reporter),
-      ...(this.metrics ? [this.metrics] : []),
-    ];
-    await runReporters(reporters, (r, signal) => r.report(report, signal), this.log);
+    const call = (r: Reporter, signal: AbortSignal) => r.report(report, signal);
+    await runReporters([runStateReporter(this.store, () => error)], call, this.log);
+    await runReporters(
+      [
+        logLineReporter(this.log, () => exitCode),
+        ...this.targets.filter((t) => t.everyRun || notify).map((t) => t.reporter),
+        ...(this.metrics ? [this.metrics] : []),
+      ],
+      call,
+      this.log,
+    );
     return report;
   }
 }

@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import { envObject } from "../docker/create-options.js";
 import { containerName, requireContainer, runStateOf, type ContainerInfo, type RunState } from "../docker/container.js";
 import { openWebuiVersion } from "../docker/open-webui-version.js";
-import { ContainerNotFoundError, FailureError, oneLine, wrap } from "../errors.js";
+import { FailureError, oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { ChunkStore } from "../chunks/chunk-store.js";
 import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
@@ -19,7 +19,6 @@ import { detectExternalData, externalWarning } from "../steps/detect-external.js
 import { acquireLock, type LockHolder } from "../state/lock.js";
 import { planPaths } from "../steps/plan-paths.js";
 import { chooseConsistency, pauseContainer, stopContainer } from "../steps/quiesce.js";
-import { readRunState, recordRun } from "../state/run-state.js";
 import { interruptedRestoreMessage, readPending, updatePending, type HeldContainer } from "../state/pending.js";
 import { removeStaging, stageSqliteCopies } from "../steps/sqlite-online.js";
 import { retentionPolicy } from "../config.js";
@@ -232,9 +231,6 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
       { id: manifest.id, sizeBytes: manifest.sizeBytes, newBytes: newBytesOf(manifest), reusedChunks: chunks.stats.reusedChunks, files: manifest.files },
       `snapshot ${manifest.id} written`,
     );
-    await recordRun(store, container, { lastSuccess: { id: manifest.id, at: finished.toISOString(), trigger: options.trigger, durationMs: finished.getTime() - started.getTime() } }).catch(
-      (err) => log.warn(`could not record the run state: ${oneLine(err)}`),
-    );
 
     let retention: RetentionResult | undefined;
     if (options.applyRetention !== false) {
@@ -255,14 +251,6 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     return { manifest, warnings, ...(retention ? { retention } : {}), copies, durationMs: Date.now() - started.getTime() };
   } catch (err) {
     await cleanup.run();
-    // A name this store has never seen, for a container that does not exist, is a typo: leave no trace
-    // of it. A known container gone missing is a failure worth recording.
-    const typo = err instanceof ContainerNotFoundError && Object.keys(await readRunState(store, container).catch(() => ({}))).length === 0;
-    if (!typo) {
-      await recordRun(store, container, {
-        lastFailure: { at: new Date().toISOString(), trigger: options.trigger, error: oneLine(err) },
-      }).catch(() => undefined);
-    }
     throw err;
   } finally {
     await cleanup.run();

@@ -131,10 +131,10 @@ export class Watcher {
         reporting.facts.snapshot = result.manifest.id;
         await options.state.write(result.state);
         ctx.log.info({ id: result.manifest.id, reason: assessment.reason }, `snapshot ${result.manifest.id} (${assessment.reason})`);
-        await reporting.finished("ok", null);
+        await reporting.finished("ok", undefined, 0);
       } catch (err) {
         // Waiting for another run's lock is not a failed backup: it is tried again below.
-        if (!(err instanceof LockedError)) await reporting.finished(ctx.signal.aborted ? "interrupted" : "failed", oneLine(err));
+        if (!(err instanceof LockedError)) await reporting.finished(ctx.signal.aborted ? "interrupted" : "failed", err, 1);
         throw err;
       }
     } catch (err) {
