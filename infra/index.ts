@@ -88,6 +88,10 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
       time: config.schedule.time,
       bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
     }),
+    // A daily time runs in this host's time zone (cron, the timer, Task Scheduler): the page computes the next run.
+    ...(config.schedule.kind !== "none" && !config.schedule.cron
+      ? { OWUI_BACKUP_SCHEDULE_AT: config.schedule.time, OWUI_BACKUP_SCHEDULE_TZ: Intl.DateTimeFormat().resolvedOptions().timeZone }
+      : {}),
   },
   secretEnv: { ...credentials, ...(notify ? { OWUI_BACKUP_NOTIFY: notify } : {}) },
   mounts: settings.mounts,

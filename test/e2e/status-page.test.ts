@@ -42,7 +42,13 @@ describe.skipIf(requireDockerOrSkip() || skipWithout(["chromium", "promtool"]))(
   afterAll(() => fixture && removeFixture(fixture));
 
   it("renders history, the last failure and health; Chromium shows it (screenshot in test-artifacts/); no secret on it", async () => {
-    const watcher = await startWatcher({ ...fixture.env, OWUI_BACKUP_NOTIFY: `ntfy://127.0.0.1:1/${SECRET}`, OWUI_BACKUP_SCHEDULE: "daily at 02:00 and 5 min after boot" });
+    const watcher = await startWatcher({
+      ...fixture.env,
+      OWUI_BACKUP_NOTIFY: `ntfy://127.0.0.1:1/${SECRET}`,
+      OWUI_BACKUP_SCHEDULE: "daily at 02:00 and 5 min after boot",
+      OWUI_BACKUP_SCHEDULE_AT: "02:00",
+      OWUI_BACKUP_SCHEDULE_TZ: "UTC",
+    });
     try {
       const html = await (await fetch(watcher.url)).text();
       expect(html).not.toContain(SECRET);
@@ -63,6 +69,9 @@ describe.skipIf(requireDockerOrSkip() || skipWithout(["chromium", "promtool"]))(
       expect(dom).toMatch(/<dd id="last-failure">[^<]*\(manual\): <code>path \/no\/such\/path does not exist in container/);
       expect(dom).toMatch(/<span class="badge bad">NOT HEALTHY<\/span> the last backup failed at/);
       expect(dom).toContain('<dd id="schedule">daily at 02:00 and 5 min after boot</dd>');
+      const next = new Date();
+      if (next.getUTCHours() >= 2) next.setUTCDate(next.getUTCDate() + 1);
+      expect(dom).toMatch(new RegExp(`<dd id="next-run">${next.toISOString().slice(0, 10)}T02:00:00\\.000Z \\(in \\d+ (h \\d+ )?min\\)</dd>`));
       expect(dom).not.toContain(SECRET);
       // /healthz agrees: the last backup failed.
       const healthz = await fetch(`${watcher.url}healthz`);

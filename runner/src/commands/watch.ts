@@ -49,6 +49,9 @@ export function registerWatch(program: Command, io: CommandIo): void {
             container: config.container,
             healthyWithinMs: config.healthyWithin,
             schedule: process.env.OWUI_BACKUP_SCHEDULE || undefined,
+            ...(process.env.OWUI_BACKUP_SCHEDULE_AT && process.env.OWUI_BACKUP_SCHEDULE_TZ
+              ? { daily: { at: process.env.OWUI_BACKUP_SCHEDULE_AT, timeZone: process.env.OWUI_BACKUP_SCHEDULE_TZ } }
+              : {}),
             log: ctx.log,
           });
     try {

@@ -27,9 +27,16 @@ export interface StatusData {
   lastDrill: DrillRecord | undefined;
   /** The schedule as the Pulumi program set it up (OWUI_BACKUP_SCHEDULE), for people. */
   schedule: string | undefined;
+  /** Its next run, for a daily HH:MM schedule in the host's time zone (OWUI_BACKUP_SCHEDULE_AT, _TZ). */
+  nextRun: Date | undefined;
 }
 
-export async function readStatusData(store: Store, container: string, schedule: string | undefined): Promise<StatusData> {
+export async function readStatusData(
+  store: Store,
+  container: string,
+  schedule: string | undefined,
+  daily?: { at: string; timeZone: string },
+): Promise<StatusData> {
   const catalog = await readCatalog(store);
   const mine = catalog.snapshots.filter((s) => s.container.name === container);
   const history = mine
@@ -54,6 +61,7 @@ export async function readStatusData(store: Store, container: string, schedule: 
     pinned: pin ? { id: pin.id, reason: pin.reason } : undefined,
     lastDrill: (await readDrills(store, container)).at(-1),
     schedule,
+    nextRun: daily ? nextDailyRun(daily.at, daily.timeZone) : undefined,
   };
 }
 
@@ -72,4 +80,38 @@ export function health(data: StatusData, withinMs: number, now = Date.now()): { 
   }
   if (age > withinMs) return { ok: false, why: `the last ${kind} (${last.id}) is ${Math.round(age / 3_600_000)} h old, more than ${Math.round(withinMs / 3_600_000)} h` };
   return { ok: true, why: `the last ${kind} (${last.id}) is ${Math.round(age / 60_000)} min old` };
+}
+
+/** The wall-clock offset of `timeZone` at instant `t`, in ms (Intl does the time-zone rules). */
+function offsetAt(t: number, timeZone: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(new Date(t))
+      .map((p) => [p.type, p.value]),
+  );
+  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return wall - Math.floor(t / 1000) * 1000;
+}
+
+/**
+ * The next time a daily HH:MM schedule fires in `timeZone` (the host's, where cron, the timer or Task
+ * Scheduler run), after `now`; undefined for anything that is not HH:MM or an unknown zone.
+ */
+export function nextDailyRun(at: string, timeZone: string, now = Date.now()): Date | undefined {
+  const match = /^(\d{2}):(\d{2})$/.exec(at);
+  if (!match) return undefined;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+  } catch {
+    return undefined;
+  }
+  for (let day = -1; day <= 2; day++) {
+    const local = new Date(now + offsetAt(now, timeZone) + day * 86_400_000);
+    const guess = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), Number(match[1]), Number(match[2]));
+    // Two passes: the offset at the guess, then at the corrected instant (daylight-saving edges).
+    let t = guess - offsetAt(guess, timeZone);
+    t = guess - offsetAt(t, timeZone);
+    if (t > now) return new Date(t);
+  }
+  return undefined;
 }

@@ -18,6 +18,11 @@ function chart(id: string, title: string, points: SnapshotPoint[], value: (p: Sn
   return `<figure id="${id}"><figcaption>${escape(title)} <small>(max ${escape(label(max))})</small></figcaption><svg viewBox="0 0 ${width} ${height}" width="100%" height="${height}" role="img" aria-label="${escape(title)}">${bars}</svg></figure>`;
 }
 
+function inHours(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 /** The read-only status page: plain HTML with inline CSS and SVG, nothing fetched, no secret shown. */
 export function renderStatusPage(data: StatusData, health: { ok: boolean; why: string }, now = new Date()): string {
   const last = data.history.at(-1);
@@ -51,6 +56,7 @@ table{border-collapse:collapse;width:100%;background:#fff} td,th{border-bottom:1
 <dt>Last snapshot</dt><dd id="last-success">${last ? `${escape(last.id)} (${escape(last.trigger)}), ${formatBytes(last.sizeBytes)}` : "none yet"}</dd>
 <dt>Last failure</dt><dd id="last-failure">${failure ? `${escape(failure.at)} (${escape(failure.trigger)}): <code>${escape(failure.error)}</code>` : "none"}</dd>
 <dt>Schedule</dt><dd id="schedule">${data.schedule ? escape(data.schedule) : "not set by this runner (see your cron or timer)"}</dd>
+${data.nextRun ? `<dt>Next run</dt><dd id="next-run">${escape(data.nextRun.toISOString())} (in ${escape(inHours(data.nextRun.getTime() - now.getTime()))})</dd>` : ""}
 <dt>Pinned</dt><dd id="pinned">${data.pinned ? `${escape(data.pinned.id)} (${escape(data.pinned.reason)})` : "none"}</dd>
 <dt>Last drill</dt><dd id="last-drill">${drill ? `${escape(drill.id)} at ${escape(drill.at)}: ${drill.ok ? "passed" : `FAILED (${escape(drill.failed.join("; "))})`}` : "none yet"}</dd>
 </dl>

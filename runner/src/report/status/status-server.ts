@@ -13,6 +13,8 @@ export interface StatusServerOptions {
   container: string;
   healthyWithinMs: number;
   schedule: string | undefined;
+  /** A daily schedule's time and the host's time zone, for the next run. */
+  daily?: { at: string; timeZone: string };
   log: Logger;
 }
 
@@ -66,7 +68,7 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, optio
     return;
   }
   if (path === "/healthz" || path === "/") {
-    const data = await readStatusData(options.store, options.container, options.schedule);
+    const data = await readStatusData(options.store, options.container, options.schedule, options.daily);
     const state = health(data, options.healthyWithinMs);
     if (path === "/healthz") {
       res.writeHead(state.ok ? 200 : 503, { ...common, "content-type": "text/plain; charset=utf-8" }).end(`${state.ok ? "ok" : "unhealthy"}: ${state.why}\n`);
