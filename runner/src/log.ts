@@ -27,9 +27,39 @@ class HumanLines extends Writable {
   }
 }
 
+/** The last lines a run logged (info and up, as people read them): the body of a health check's /fail. */
+class RecentLines extends Writable {
+  readonly lines: string[] = [];
+  constructor(private readonly keep: number) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line) continue;
+      try {
+        const record = JSON.parse(line) as { level: number; msg?: string; fileOnly?: boolean };
+        if (record.fileOnly) continue;
+        const level = LEVEL_NAMES[record.level] ?? "info";
+        this.lines.push(`${level === "info" ? "" : `${level}: `}${record.msg ?? ""}`);
+        if (this.lines.length > this.keep) this.lines.shift();
+      } catch {
+        /* not a record */
+      }
+    }
+    done();
+  }
+}
+
+const recent = new WeakMap<Logger, RecentLines>();
+
+/** The last lines this logger wrote (at most 20), oldest first. */
+export function recentLines(log: Logger): string[] {
+  return [...(recent.get(log)?.lines ?? [])];
+}
+
 export interface LoggerOptions {
   level: string;
-  /** Directory for JSON lines, one file a day: `${prefix}_YYYYMMDD.log` (seed 000's names). */
+  /** Directory for JSON lines, one file a day: `${prefix}_YYYYMMDD.log`. */
   directory?: string | undefined;
   prefix?: string;
   /** Keep stderr for warnings and errors (--json output): progress and info lines would only be noise there. */
@@ -47,7 +77,9 @@ export function createLogger(options: LoggerOptions): Logger {
   ];
   const file = options.directory ? DailyLogFile.open(options.directory, options.prefix ?? "backup") : undefined;
   if (file) streams.push({ stream: file, level: "debug" });
-  return pino(
+  const tail = new RecentLines(20);
+  streams.push({ stream: tail, level: "info" });
+  const logger = pino(
     {
       level: "debug",
       base: { pid: process.pid },
@@ -56,6 +88,8 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     pino.multistream(streams),
   );
+  recent.set(logger, tail);
+  return logger;
 }
 
 /**

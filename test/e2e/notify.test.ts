@@ -67,6 +67,7 @@ describe.skipIf(requireDockerOrSkip())("after a run: notifications, health check
     expect(by("/message").url).toBe(`/message?token=${TOKEN}`);
     expect(JSON.parse(by("/message").body)).toMatchObject({ priority: 8 });
     expect(by(`/ping/5f1c-${TOKEN}/fail`).body).toContain(error);
+    expect(by(`/ping/5f1c-${TOKEN}/fail`).body).toContain("\nlast log lines:\n");
     // The mail, through a real SMTP server, logged in.
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]).toMatchObject({ from: "backup@example.com", to: ["ops@example.com"], user: "ops" });

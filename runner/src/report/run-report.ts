@@ -24,6 +24,8 @@ export interface RunReport {
   warnings: string[];
   host: string;
   toolVersion: string;
+  /** The run's last log lines (info and up): what a health check's /fail shows. */
+  logTail: string[];
 }
 
 /** What a command knows about its run, filled in as it goes; main turns it into a RunReport at the end. */
@@ -37,7 +39,7 @@ export interface RunFacts {
   warnings?: string[];
 }
 
-export function runReport(facts: RunFacts, ended: { status: RunStatus; error: string | null; startedAt: Date }): RunReport {
+export function runReport(facts: RunFacts, ended: { status: RunStatus; error: string | null; startedAt: Date; logTail?: string[] }): RunReport {
   return {
     command: facts.command,
     trigger: facts.trigger ?? null,
@@ -52,6 +54,7 @@ export function runReport(facts: RunFacts, ended: { status: RunStatus; error: st
     warnings: facts.warnings ?? [],
     host: os.hostname(),
     toolVersion: TOOL_VERSION,
+    logTail: ended.logTail ?? [],
   };
 }
 

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import type { Store } from "../store/store.js";
 import { metricsFileReporter } from "./metrics/metrics-file.js";
 import { oneLine } from "../errors.js";
+import { recentLines } from "../log.js";
 import { logLineReporter, runStateReporter } from "./builtin.js";
 import { runReporters, type Reporter } from "./reporters.js";
 import { runReport, type RunFacts, type RunReport, type RunStatus } from "./run-report.js";
@@ -40,7 +41,7 @@ export class RunReporting {
    * the log's result line, the notifications and the metrics file together. Never throws, never takes long.
    */
   async finished(status: RunStatus, error: unknown, exitCode: number): Promise<RunReport> {
-    const report = runReport(this.facts, { status, error: error === undefined ? null : oneLine(error), startedAt: this.startedAt });
+    const report = runReport(this.facts, { status, error: error === undefined ? null : oneLine(error), startedAt: this.startedAt, logTail: recentLines(this.log) });
     const notify = status !== "ok" || this.config.notifyOn === "always";
     const call = (r: Reporter, signal: AbortSignal) => r.report(report, signal);
     await runReporters([runStateReporter(this.store, () => error)], call, this.log);

@@ -16,6 +16,7 @@ const report: RunReport = {
   warnings: [],
   host: "h",
   toolVersion: "0.1.0",
+  logTail: [],
 };
 
 /** The URL each scheme posts to (fetch stubbed: unit level; the real peers are in test/e2e/notify.test.ts). */
@@ -54,5 +55,36 @@ describe("notification URLs (Apprise's schemes)", () => {
     expect(await postedTo("hc://0b6e1f8a-uuid", "ok")).toEqual(["https://hc-ping.com/0b6e1f8a-uuid/start", "https://hc-ping.com/0b6e1f8a-uuid"]);
     expect(parseTarget("hc://0b6e1f8a-uuid").everyRun).toBe(true);
     expect(parseTarget("ntfy://t").everyRun).toBe(false);
+  });
+});
+
+describe("a health check's /fail body", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("carries the run's last log lines under the message", async () => {
+    const { createLogger } = await import("../../../runner/src/log.js");
+    const { RunReporting } = await import("../../../runner/src/report/run-reporting.js");
+    const { LocalStore } = await import("../../../runner/src/store/local/local-store.js");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const bodies: { url: string; body: string }[] = [];
+    vi.stubGlobal("fetch", async (url: string, init: { body: string }) => {
+      bodies.push({ url, body: init.body });
+      return new Response("ok", { status: 200 });
+    });
+    const log = createLogger({ level: "error" });
+    for (let i = 1; i <= 25; i++) log.info(`step ${i}`);
+    log.warn("the store is slow");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "owui-hc-"));
+    const reporting = new RunReporting({ command: "backup", container: "open-webui", store: dir, trigger: "schedule" }, { notify: ["hc://0b6e1f8a-uuid"], notifyOn: "failure", metricsFile: undefined }, new LocalStore(dir), log);
+    await reporting.finished("failed", new Error("disk on fire"), 1);
+    const fail = bodies.find((b) => b.url.endsWith("/fail"))!;
+    expect(fail.body).toContain("FAILED: disk on fire");
+    const tail = fail.body.split("last log lines:\n")[1]!.trim().split("\n");
+    expect(tail).toHaveLength(20);
+    expect(tail[0]).toBe("step 7");
+    expect(tail.at(-1)).toBe("warn: the store is slow");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

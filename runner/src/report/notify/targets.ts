@@ -129,7 +129,14 @@ function healthchecks(base: string, scheme: string): Target {
     reporter: {
       name: "health check ping",
       start: (_run, signal) => post(`${base}/start`, "", {}, signal),
-      report: (report, signal) => post(report.status === "ok" ? base : `${base}/fail`, message(report), { "content-type": "text/plain" }, signal),
+      // A failure's body: the message, then the run's last log lines (Healthchecks shows the body).
+      report: (report, signal) =>
+        post(
+          report.status === "ok" ? base : `${base}/fail`,
+          report.status === "ok" ? message(report) : `${message(report)}\nlast log lines:\n${report.logTail.join("\n")}\n`,
+          { "content-type": "text/plain" },
+          signal,
+        ),
     },
   };
 }
