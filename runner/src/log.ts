@@ -11,20 +11,29 @@ class HumanLines extends Writable {
     super();
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      try {
-        const record = JSON.parse(line) as { level: number; msg?: string; fileOnly?: boolean };
-        // The run's result line: stderr already carries the summary or the error line.
-        if (record.fileOnly) continue;
-        const level = LEVEL_NAMES[record.level] ?? "info";
-        this.out.write(`${level === "info" ? "" : `${level}: `}${record.msg ?? ""}\n`);
-      } catch {
-        this.out.write(line + "\n");
-      }
-    }
+    for (const line of humanLines(chunk)) this.out.write(`${line}\n`);
     done();
   }
+}
+
+/**
+ * pino's JSON lines as people read them ("warn: message"), leaving out the run's result line (for the
+ * file only: stderr already carries the summary or the error line).
+ */
+function humanLines(chunk: Buffer): string[] {
+  const out: string[] = [];
+  for (const line of chunk.toString("utf8").split("\n")) {
+    if (!line) continue;
+    try {
+      const record = JSON.parse(line) as { level: number; msg?: string; fileOnly?: boolean };
+      if (record.fileOnly) continue;
+      const level = LEVEL_NAMES[record.level] ?? "info";
+      out.push(`${level === "info" ? "" : `${level}: `}${record.msg ?? ""}`);
+    } catch {
+      out.push(line);
+    }
+  }
+  return out;
 }
 
 /** The last lines a run logged (info and up, as people read them): the body of a health check's /fail. */
@@ -34,18 +43,8 @@ class RecentLines extends Writable {
     super();
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      try {
-        const record = JSON.parse(line) as { level: number; msg?: string; fileOnly?: boolean };
-        if (record.fileOnly) continue;
-        const level = LEVEL_NAMES[record.level] ?? "info";
-        this.lines.push(`${level === "info" ? "" : `${level}: `}${record.msg ?? ""}`);
-        if (this.lines.length > this.keep) this.lines.shift();
-      } catch {
-        /* not a record */
-      }
-    }
+    this.lines.push(...humanLines(chunk));
+    if (this.lines.length > this.keep) this.lines.splice(0, this.lines.length - this.keep);
     done();
   }
 }
