@@ -30,7 +30,8 @@ describe.skipIf(requireDockerOrSkip())("after a run: notifications, health check
       slack: `http://${at}/services/T0/B0/${TOKEN}`,
       gotify: `gotify://${at}/${TOKEN}`,
       hc: `hc://${at}/ping/5f1c-${TOKEN}`,
-      mail: `mailto://ops:${PASSWORD}@127.0.0.1:${smtp.port}?to=ops@example.com&from=backup@example.com`,
+      // A plain local relay: allowed explicitly (with a login, STARTTLS is otherwise required).
+      mail: `mailto://ops:${PASSWORD}@127.0.0.1:${smtp.port}?to=ops@example.com&from=backup@example.com&insecure=1`,
     };
   });
   afterAll(async () => {
@@ -117,6 +118,15 @@ describe.skipIf(requireDockerOrSkip())("after a run: notifications, health check
     }
   });
 
+  it("mailto with a login never sends the password without TLS: a server that offers no STARTTLS gets no mail", async () => {
+    reset();
+    const run = await runCli(["backup", "--container", "no-such-owui", "--notify", `mailto://ops:${PASSWORD}@127.0.0.1:${smtp.port}?to=ops@example.com`], fixture.env);
+    expect(run.code).toBe(1);
+    expect(smtp.mails).toHaveLength(0);
+    expect(run.stderr).toMatch(/warn: notification \(mail\): .*STARTTLS/i);
+    expect(run.stderr).not.toContain(PASSWORD);
+  });
+
   it("an unwritable store: exactly one failure notification, carrying that error", async () => {
     reset();
     const run = await runCli(["backup", "--store", "/etc/hostname/store"], { ...fixture.env, OWUI_BACKUP_NOTIFY: urls.json!, OWUI_BACKUP_LOG_DIR: fixture.store });
@@ -174,5 +184,13 @@ describe.skipIf(requireDockerOrSkip())("after a run: notifications, health check
     expect((await runCli(["backup", "--path", "/no/such", "--metrics-file", file], fixture.env)).code).toBe(1);
     const after = Number(new RegExp(`^owui_backup_failures_total\\{container="${fixture.name}",store="[^"]+"\\} (\\S+)$`, "m").exec(fs.readFileSync(file, "utf8"))?.[1]);
     expect(after).toBe(before + 1);
+    // A container whose every backup failed so far still has its series (an alert on failures can fire).
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "owui-metrics-store-"));
+    expect((await runCli(["backup", "--path", "/no/such", "--metrics-file", file], { ...fixture.env, OWUI_BACKUP_STORE: fresh })).code).toBe(1);
+    const failedOnly = fs.readFileSync(file, "utf8");
+    execFileSync("promtool", ["check", "metrics"], { input: failedOnly });
+    expect(failedOnly).toMatch(new RegExp(`^owui_backup_failures_total\\{container="${fixture.name}",store="${fresh}"\\} 1$`, "m"));
+    expect(failedOnly).toMatch(new RegExp(`^owui_backup_snapshots\\{container="${fixture.name}",store="${fresh}"\\} 0$`, "m"));
+    fs.rmSync(fresh, { recursive: true, force: true });
   });
 });

@@ -20,15 +20,15 @@ const report: RunReport = {
 };
 
 /** The URL each scheme posts to (fetch stubbed: unit level; the real peers are in test/e2e/notify.test.ts). */
-async function postedTo(raw: string, status: RunReport["status"] = "failed"): Promise<string[]> {
+async function postedTo(raw: string, status: RunReport["status"] = "failed", extra: Partial<RunReport> = {}): Promise<string[]> {
   const calls: string[] = [];
   vi.stubGlobal("fetch", async (url: string) => {
     calls.push(url);
     return new Response("ok", { status: 200 });
   });
   const target = parseTarget(raw);
-  await target.reporter.start?.({ command: "backup", container: "open-webui" }, AbortSignal.timeout(1000));
-  await target.reporter.report({ ...report, status }, AbortSignal.timeout(1000));
+  await target.reporter.start?.({ command: extra.command ?? "backup", container: "open-webui" }, AbortSignal.timeout(1000));
+  await target.reporter.report({ ...report, status, ...extra }, AbortSignal.timeout(1000));
   return calls;
 }
 
@@ -52,7 +52,11 @@ describe("notification URLs (Apprise's schemes)", () => {
   });
 
   it("a health check is pinged on success too (the plain URL); others only as --notify-on says", async () => {
-    expect(await postedTo("hc://0b6e1f8a-uuid", "ok")).toEqual(["https://hc-ping.com/0b6e1f8a-uuid/start", "https://hc-ping.com/0b6e1f8a-uuid"]);
+    expect(await postedTo("hc://0b6e1f8a-uuid", "ok", { snapshot: "20261130_020000" })).toEqual(["https://hc-ping.com/0b6e1f8a-uuid/start", "https://hc-ping.com/0b6e1f8a-uuid"]);
+    // It watches backups: a backup that took no snapshot (check --backup with nothing to do) and a good prune are not successes.
+    expect(await postedTo("hc://0b6e1f8a-uuid", "ok")).toEqual(["https://hc-ping.com/0b6e1f8a-uuid/start"]);
+    expect(await postedTo("hc://0b6e1f8a-uuid", "ok", { command: "prune" })).toEqual([]);
+    expect(await postedTo("hc://0b6e1f8a-uuid", "failed", { command: "restore" })).toEqual([]);
     expect(parseTarget("hc://0b6e1f8a-uuid").everyRun).toBe(true);
     expect(parseTarget("ntfy://t").everyRun).toBe(false);
   });

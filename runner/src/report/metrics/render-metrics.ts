@@ -23,7 +23,13 @@ interface Family {
  */
 export async function renderMetrics(store: Store): Promise<string> {
   const catalog = await readCatalog(store);
-  const containers = [...new Set(catalog.snapshots.map((s) => s.container.name))].sort();
+  // Containers with snapshots, and those with only a run state (every backup so far failed): their failures count too.
+  const withState: string[] = [];
+  for await (const object of store.list("state/")) {
+    const name = /^state\/([^/]+)\.json$/.exec(object.key)?.[1];
+    if (name && !name.endsWith(".pending")) withState.push(name);
+  }
+  const containers = [...new Set([...catalog.snapshots.map((s) => s.container.name), ...withState])].sort();
   const families: Record<string, Family> = {};
   const add = (name: string, type: Family["type"], help: string, labels: Record<string, string>, value: number | undefined) => {
     if (value === undefined || !Number.isFinite(value)) return;

@@ -18,7 +18,9 @@ export function mailReporter(url: URL, tls: boolean, bad: (why: string) => never
     host: url.hostname,
     port,
     secure: tls,
-    ...(user ? { auth: { user, pass: decodeURIComponent(url.password) } } : {}),
+    // With a login, STARTTLS is required: a stripped STARTTLS offer must not send the password in clear.
+    // (?insecure=1 allows a plain local relay.)
+    ...(user ? { auth: { user, pass: decodeURIComponent(url.password) }, requireTLS: !tls && url.searchParams.get("insecure") !== "1" } : {}),
     connectionTimeout: 8_000,
     greetingTimeout: 8_000,
     socketTimeout: 8_000,

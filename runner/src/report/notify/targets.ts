@@ -40,22 +40,22 @@ export function parseTarget(raw: string): Target {
   const secure = scheme.endsWith("s") && scheme !== "hc";
   const web = secure ? "https" : "http";
   const hostPort = url.host;
-  const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const segments = url.pathname.split("/").filter(Boolean).map(safeDecode);
   const name = (label: string) => `notification (${label})`;
   switch (scheme) {
     case "json":
     case "jsons": {
       if (!hostPort) bad("needs a host");
-      const target = `${web}://${userinfo(url)}${hostPort}${url.pathname}${url.search}`;
-      return simple(scheme, name(scheme), (report, signal) => post(target, JSON.stringify(jsonBody(report)), { "content-type": "application/json" }, signal));
+      // fetch refuses URLs with credentials: they go into an Authorization header.
+      const target = `${web}://${hostPort}${url.pathname}${url.search}`;
+      const headers = { "content-type": "application/json", ...basicAuth(url) };
+      return simple(scheme, name(scheme), (report, signal) => post(target, JSON.stringify(jsonBody(report)), headers, signal));
     }
     case "ntfy":
     case "ntfys": {
       const [server, topic] = segments.length === 0 ? [`https://ntfy.sh`, hostPort] : [`${web}://${hostPort}`, segments.join("/")];
       if (!topic) bad("needs a topic: ntfy://topic or ntfy://host/topic");
-      const auth: Record<string, string> = url.username
-        ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}` }
-        : {};
+      const auth = basicAuth(url);
       return simple(scheme, name(scheme), (report, signal) =>
         post(`${server}/${encodeURIComponent(topic!)}`, message(report), {
           title: ascii(headline(report).slice(0, 120)),
@@ -123,20 +123,23 @@ function slack(webhook: string, scheme: string): Target {
 
 /** Healthchecks: /start when a run begins, the plain URL on success, /fail with the error on failure. */
 function healthchecks(base: string, scheme: string): Target {
+  // A check watches backups: only a backup that wrote a snapshot is a success, only a backup's failure
+  // a failure (a prune or restore that went well must not turn a check whose backups fail green).
+  const counts = (report: RunReport) => report.command === "backup" && (report.status !== "ok" || report.snapshot !== null);
   return {
     scheme,
     everyRun: true,
     reporter: {
       name: "health check ping",
-      start: (_run, signal) => post(`${base}/start`, "", {}, signal),
-      // A failure's body: the message, then the run's last log lines (Healthchecks shows the body).
-      report: (report, signal) =>
-        post(
-          report.status === "ok" ? base : `${base}/fail`,
-          report.status === "ok" ? message(report) : `${message(report)}\nlast log lines:\n${report.logTail.join("\n")}\n`,
-          { "content-type": "text/plain" },
-          signal,
-        ),
+      start: async (run, signal) => {
+        if (run.command === "backup") await post(`${base}/start`, "", {}, signal);
+      },
+      report: async (report, signal) => {
+        if (!counts(report)) return;
+        // A failure's body: the message, then the run's last log lines (Healthchecks shows the body).
+        const body = report.status === "ok" ? message(report) : `${message(report)}\nlast log lines:\n${report.logTail.join("\n")}\n`;
+        await post(report.status === "ok" ? base : `${base}/fail`, body, { "content-type": "text/plain" }, signal);
+      },
     },
   };
 }
@@ -162,8 +165,19 @@ export function jsonBody(report: RunReport) {
 }
 
 
-function userinfo(url: URL): string {
-  return url.username ? `${url.username}${url.password ? `:${url.password}` : ""}@` : "";
+/** user:password of a URL as an HTTP Basic Authorization header; none without a user. */
+function basicAuth(url: URL): Record<string, string> {
+  if (!url.username) return {};
+  return { authorization: `Basic ${Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString("base64")}` };
+}
+
+/** A malformed %-escape is kept as written (it would otherwise throw a URIError, not a usage error). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** HTTP header values must be Latin-1; a headline may hold a path with other characters. */

@@ -1,5 +1,5 @@
 import { readCatalog } from "../../snapshot/catalog.js";
-import { newBytesOf } from "../../snapshot/manifest.js";
+import { newBytesOf, type Manifest } from "../../snapshot/manifest.js";
 import { readPin } from "../../snapshot/pins.js";
 import { readDrills, type DrillRecord } from "../../state/drills.js";
 import { readRunState, type RunState } from "../../state/run-state.js";
@@ -21,6 +21,9 @@ export interface StatusData {
   store: string;
   /** Oldest first, at most the last 60. */
   history: SnapshotPoint[];
+  /** The newest snapshot, and the newest scheduled one, among all of the container's (not only the history's). */
+  last: SnapshotPoint | undefined;
+  lastScheduled: SnapshotPoint | undefined;
   snapshots: number;
   state: RunState;
   pinned: { id: string; reason: string } | undefined;
@@ -39,23 +42,24 @@ export async function readStatusData(
 ): Promise<StatusData> {
   const catalog = await readCatalog(store);
   const mine = catalog.snapshots.filter((s) => s.container.name === container);
-  const history = mine
-    .slice(0, 60)
-    .reverse()
-    .map((m) => ({
-      id: m.id,
-      createdAt: m.createdAt,
-      trigger: m.trigger,
-      ...(m.reason ? { reason: m.reason } : {}),
-      sizeBytes: m.sizeBytes,
-      newBytes: newBytesOf(m),
-      durationMs: Math.max(0, Date.parse(m.finishedAt) - Date.parse(m.startedAt)),
-    }));
+  const point = (m: Manifest): SnapshotPoint => ({
+    id: m.id,
+    createdAt: m.createdAt,
+    trigger: m.trigger,
+    ...(m.reason ? { reason: m.reason } : {}),
+    sizeBytes: m.sizeBytes,
+    newBytes: newBytesOf(m),
+    durationMs: Math.max(0, Date.parse(m.finishedAt) - Date.parse(m.startedAt)) || 0,
+  });
+  const history = mine.slice(0, 60).reverse().map(point);
+  const scheduled = mine.find((m) => m.trigger === "schedule");
   const pin = await readPin(store, container);
   return {
     container,
     store: store.location,
     history,
+    last: mine[0] ? point(mine[0]) : undefined,
+    lastScheduled: scheduled ? point(scheduled) : undefined,
     snapshots: mine.length,
     state: await readRunState(store, container),
     pinned: pin ? { id: pin.id, reason: pin.reason } : undefined,
@@ -70,11 +74,10 @@ export async function readStatusData(
  * one) is younger than `withinMs` and no backup failed after it.
  */
 export function health(data: StatusData, withinMs: number, now = Date.now()): { ok: boolean; why: string } {
-  const scheduled = data.history.filter((s) => s.trigger === "schedule");
-  const last = (scheduled.length > 0 ? scheduled : data.history).at(-1);
+  const last = data.lastScheduled ?? data.last;
   if (!last) return { ok: false, why: `no snapshot of ${data.container} yet` };
   const age = now - Date.parse(last.createdAt);
-  const kind = scheduled.length > 0 ? "scheduled backup" : "backup";
+  const kind = data.lastScheduled ? "scheduled backup" : "backup";
   if (data.state.lastFailure && data.state.lastFailure.at > last.createdAt) {
     return { ok: false, why: `the last backup failed at ${data.state.lastFailure.at}: ${data.state.lastFailure.error}` };
   }
@@ -93,12 +96,19 @@ function offsetAt(t: number, timeZone: string): number {
   return wall - Math.floor(t / 1000) * 1000;
 }
 
+/** The wall-clock hour and minute of instant `t` in `timeZone`. */
+function wallClock(t: number, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).format(new Date(t));
+}
+
 /**
  * The next time a daily HH:MM schedule fires in `timeZone` (the host's, where cron, the timer or Task
- * Scheduler run), after `now`; undefined for anything that is not HH:MM or an unknown zone.
+ * Scheduler run), after `now`; undefined for anything that is not a valid HH:MM or an unknown zone.
+ * Around daylight-saving changes: a time that happens twice fires the first time; a time the clock
+ * skips fires when the clock changes (as cron and systemd do).
  */
 export function nextDailyRun(at: string, timeZone: string, now = Date.now()): Date | undefined {
-  const match = /^(\d{2}):(\d{2})$/.exec(at);
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at);
   if (!match) return undefined;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone });
@@ -108,10 +118,23 @@ export function nextDailyRun(at: string, timeZone: string, now = Date.now()): Da
   for (let day = -1; day <= 2; day++) {
     const local = new Date(now + offsetAt(now, timeZone) + day * 86_400_000);
     const guess = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), Number(match[1]), Number(match[2]));
-    // Two passes: the offset at the guess, then at the corrected instant (daylight-saving edges).
-    let t = guess - offsetAt(guess, timeZone);
-    t = guess - offsetAt(t, timeZone);
-    if (t > now) return new Date(t);
+    // The offsets a day either side bracket any change on that day.
+    const before = guess - offsetAt(guess - 86_400_000, timeZone);
+    const after = guess - offsetAt(guess + 86_400_000, timeZone);
+    const exact = [...new Set([before, after])].filter((t) => wallClock(t, timeZone) === at).sort((a, b) => a - b);
+    let fires = exact[0];
+    if (fires === undefined) {
+      // Skipped by a forward change: the instant the offset changes, found by bisection.
+      let [lo, hi] = [Math.min(before, after), Math.max(before, after)];
+      const start = offsetAt(lo, timeZone);
+      while (hi - lo > 1000) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (offsetAt(mid, timeZone) === start) lo = mid;
+        else hi = mid;
+      }
+      fires = hi;
+    }
+    if (fires > now) return new Date(fires);
   }
   return undefined;
 }
