@@ -1,8 +1,9 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 
 /**
@@ -96,13 +97,24 @@ describe.skipIf(requireDockerOrSkip())("the program under the real Pulumi CLI", 
   });
 
   it("Ctrl-C during `up` reaches the CLI, which cancels; the script waits, no CLI is left and the stack is not locked", async () => {
-    const child = spawn(process.execPath, ["scripts/pulumi.mjs", "up", "--yes"], { cwd: project, env, stdio: ["ignore", "pipe", "pipe"] });
+    // Keep the CLI busy until Ctrl-C: its provider download goes to a proxy that accepts and never answers
+    // (without it, `up` fails on the missing provider within a second or two, before any Ctrl-C).
+    const held: net.Socket[] = [];
+    const proxy = net.createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    onTestFinished(() => {
+      for (const socket of held) socket.destroy();
+      proxy.close();
+    });
+    const busy = { ...env, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "false", HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl, https_proxy: proxyUrl, http_proxy: proxyUrl, NO_PROXY: "", no_proxy: "" };
+    const child = spawn(process.execPath, ["scripts/pulumi.mjs", "up", "--yes"], { cwd: project, env: busy, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     const deadline = Date.now() + 120_000;
-    while (!/Updating|pulumi:pulumi:Stack/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const clis = () => spawnSync("pgrep", ["-f", `${env.PULUMI_HOME!.replace(/home$/, "bin")}/pulumi up`], { encoding: "utf8" }).stdout.trim();
     expect(clis()).not.toBe("");
     child.kill("SIGINT");

@@ -62,9 +62,9 @@ describe.skipIf(requireDockerOrSkip() || skipWithout(["chromium", "promtool"]))(
       // History: one bar per snapshot in each chart, one table row each, newest first.
       for (const chart of ["chart-size", "chart-new", "chart-duration"]) {
         const svg = new RegExp(`<figure id="${chart}">[\\s\\S]*?</figure>`).exec(dom)?.[0] ?? "";
-        expect([...svg.matchAll(/data-id="(\d{8}_\d{6})"/g)].map((m) => m[1])).toEqual(snapshots);
+        expect([...svg.matchAll(/data-id="(\d{8}_\d{6}(?:_\d+)?)"/g)].map((m) => m[1])).toEqual(snapshots);
       }
-      const rows = [...(/<tbody>([\s\S]*?)<\/tbody>/.exec(dom)?.[1] ?? "").matchAll(/<tr><td>(\d{8}_\d{6})/g)].map((m) => m[1]);
+      const rows = [...(/<tbody>([\s\S]*?)<\/tbody>/.exec(dom)?.[1] ?? "").matchAll(/<tr><td>(\d{8}_\d{6}(?:_\d+)?)/g)].map((m) => m[1]);
       expect(rows).toEqual([...snapshots].reverse());
       expect(dom).toMatch(/<dd id="last-failure">[^<]*\(manual\): <code>path \/no\/such\/path does not exist in container/);
       expect(dom).toMatch(/<span class="badge bad">NOT HEALTHY<\/span> the last backup failed at/);
