@@ -75,6 +75,13 @@ const settings = runnerSettings(config, bucket && { bucket: bucket.bucketName, r
 const engine = config.dockerHost ? new docker.Provider(`${config.project}-${config.stack}-engine`, { host: config.dockerHost }) : undefined;
 const onEngine = engine ? { providers: { docker: engine } } : undefined;
 
+// When backups run, as the schedule entries and the runner's status page both need it.
+const times = {
+  time: config.schedule.time,
+  cron: config.schedule.cron,
+  bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
+};
+
 const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   name: config.runnerName,
   stack: config.stack,
@@ -83,11 +90,7 @@ const runner = new RunnerContainer(`${config.project}-${config.stack}-runner`, {
   // The schedule, in words, for the status page.
   env: {
     ...settings.env,
-    OWUI_BACKUP_SCHEDULE: describeWhen(config.schedule.kind, {
-      cron: config.schedule.cron,
-      time: config.schedule.time,
-      bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
-    }),
+    OWUI_BACKUP_SCHEDULE: describeWhen(config.schedule.kind, times),
     // A daily time runs in this host's time zone (cron, the timer, Task Scheduler): the page computes the next run.
     ...(config.schedule.kind !== "none" && !config.schedule.cron
       ? { OWUI_BACKUP_SCHEDULE_AT: config.schedule.time, OWUI_BACKUP_SCHEDULE_TZ: Intl.DateTimeFormat().resolvedOptions().timeZone }
@@ -113,9 +116,7 @@ const schedule = new Schedule(`${config.project}-${config.stack}-schedule`, {
   runnerName: config.runnerName,
   container: config.container,
   dockerHost: config.dockerHost,
-  time: config.schedule.time,
-  cron: config.schedule.cron,
-  bootDelayMinutes: config.schedule.atBoot ? config.schedule.bootDelayMinutes : undefined,
+  ...times,
   systemdScope: config.schedule.systemdScope,
   ...(config.schedule.drill ? { drill: config.schedule.drill } : {}),
 }, { dependsOn: [runner.container] });

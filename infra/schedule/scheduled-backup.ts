@@ -50,19 +50,22 @@ export function shWord(s: string): string {
   return /^[A-Za-z0-9_@+=:,./-]+$/.test(s) ? s : shQuote(s);
 }
 
-/** One line for outputs and logs: what runs when. */
-/** When backups run, for people (the status page): "cron: daily at 02:00 and 5 min after boot". */
-export function describeWhen(kind: string, s: Pick<ScheduledBackup, "cron" | "time" | "bootDelayMinutes">): string {
-  if (kind === "none") return "none: run `owui-backup backup --trigger schedule` yourself";
+/** "daily at 02:00 and 5 min after boot", or "cron "…"": the times alone. */
+function times(s: Pick<ScheduledBackup, "cron" | "time" | "bootDelayMinutes">): string {
   const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
-  const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
-  return `${kind}: ${when}${boot} (host time)`;
+  return s.bootDelayMinutes === undefined ? when : `${when} and ${s.bootDelayMinutes} min after boot`;
 }
 
+const NONE = "none: run `owui-backup backup --trigger schedule` yourself";
+
+/** When backups run, for people (the status page): "cron: daily at 02:00 and 5 min after boot (host time)". */
+export function describeWhen(kind: string, s: Pick<ScheduledBackup, "cron" | "time" | "bootDelayMinutes">): string {
+  return kind === "none" ? NONE : `${kind}: ${times(s)} (host time)`;
+}
+
+/** One line for outputs and logs: what runs when. */
 export function describeSchedule(kind: string, s: ScheduledBackup): string {
-  if (kind === "none") return describeWhen(kind, s);
-  const when = s.cron ? `cron "${s.cron}"` : `daily at ${s.time}`;
-  const boot = s.bootDelayMinutes === undefined ? "" : ` and ${s.bootDelayMinutes} min after boot`;
+  if (kind === "none") return NONE;
   const drill = s.drill ? `; a restore drill every ${s.drill.weekday} at ${s.drill.time}: docker ${drillCommandArgs(s).join(" ")}` : "";
-  return `${kind}: ${when}${boot}: docker ${backupCommandArgs(s).join(" ")}${drill}`;
+  return `${kind}: ${times(s)}: docker ${backupCommandArgs(s).join(" ")}${drill}`;
 }
