@@ -90,6 +90,12 @@ export async function main(argv: string[]): Promise<number> {
   const io: CommandIo = { signal: controller.signal, stdout: process.stdout };
   const started = Date.now();
   let command = "";
+  // A reported run (backup, restore, …) ends with its reporters, the log's result line among them; any
+  // other run that opened its log ends it here. Failed or not.
+  const finish = async (status: "ok" | "failed" | "interrupted", error: unknown, exitCode: number) => {
+    if (io.reporting) await io.reporting.finished(status, error, exitCode);
+    else if (io.log) logResultLine(io.log, { command, status, error: error === undefined ? null : oneLine(error), exitCode, durationMs: Date.now() - started });
+  };
   try {
     const program = buildProgram(io);
     program.hook("preAction", (_program, action) => {
@@ -97,9 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     await program.parseAsync(argv);
     const code = io.exitCode ?? 0;
-    // A reported run (backup, restore, …) ends with its reporters, the log line among them; any other ends its log here.
-    if (io.reporting) await io.reporting.finished("ok", undefined, code);
-    else if (io.log) logResultLine(io.log, { command, status: "ok", error: null, exitCode: code, durationMs: Date.now() - started });
+    await finish("ok", undefined, code);
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -111,10 +115,7 @@ export async function main(argv: string[]): Promise<number> {
         ? (controller.signal.reason as InterruptedError)
         : (io.storeDirectory && storeAccessError(err, io.storeDirectory)) || err;
     process.stderr.write(`owui-backup: error: ${oneLine(reported)}\n`);
-    // Every run that opened its log ends it with its result, failed or not.
-    const status = controller.signal.aborted ? "interrupted" : "failed";
-    if (io.reporting) await io.reporting.finished(status, reported, exitCodeOf(reported));
-    else if (io.log) logResultLine(io.log, { command, status, error: oneLine(reported), exitCode: exitCodeOf(reported), durationMs: Date.now() - started });
+    await finish(controller.signal.aborted ? "interrupted" : "failed", reported, exitCodeOf(reported));
     if (process.env.OWUI_BACKUP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(reported);
   } finally {

@@ -3,7 +3,7 @@ import { ContainerNotFoundError } from "../errors.js";
 import { readRunState, recordRun } from "../state/run-state.js";
 import type { Store } from "../store/store.js";
 import type { Reporter } from "./reporters.js";
-import type { RunReport } from "./run-report.js";
+import { finishedAt, type RunReport } from "./run-report.js";
 
 /**
  * The run state `status`, the metrics and /healthz read (state/<container>.json): a backup's last
@@ -15,7 +15,7 @@ export function runStateReporter(store: Store, error: () => unknown): Reporter {
     name: "run state",
     report: async (report: RunReport) => {
       if (report.command !== "backup") return;
-      const at = new Date(Date.parse(report.startedAt) + report.durationMs).toISOString();
+      const at = finishedAt(report);
       const trigger = report.trigger ?? "manual";
       if (report.status === "ok" && report.snapshot) {
         await recordRun(store, report.container, { lastSuccess: { id: report.snapshot, at, trigger, durationMs: report.durationMs } });

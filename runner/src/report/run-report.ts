@@ -58,6 +58,11 @@ export function runReport(facts: RunFacts, ended: { status: RunStatus; error: st
   };
 }
 
+/** When the run ended (ISO 8601). */
+export function finishedAt(report: RunReport): string {
+  return new Date(Date.parse(report.startedAt) + report.durationMs).toISOString();
+}
+
 /** One line for people: what ran, how it ended. */
 export function headline(report: RunReport): string {
   const what = `${report.command}${report.trigger ? ` (${report.trigger})` : ""} of ${report.container} on ${report.host}`;

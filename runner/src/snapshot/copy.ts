@@ -5,7 +5,7 @@ import { ChunkStore, sameStored, type ChunkRef } from "../chunks/chunk-store.js"
 import { FailureError, NotFoundError } from "../errors.js";
 import { acquireLock } from "../state/lock.js";
 import { layout } from "../store/layout.js";
-import { jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
+import { hashStoredObject, jsonBody, readJsonObject, readSmallObject, type Store } from "../store/store.js";
 import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";
 import { deleteSnapshot } from "./catalog.js";
 import type { Manifest } from "./manifest.js";
@@ -54,17 +54,7 @@ export async function copySnapshot(
   await reserve(target, id);
   let bytes = 0;
   try {
-    for (const object of manifest.objects) {
-      const key = layout.object(id, object.name);
-      const body = await source.get(key, { signal: options.signal });
-      const stored = await putHashed(target, key, body, options);
-      if (stored.size !== object.size || stored.sha256 !== object.sha256) {
-        throw new FailureError(
-          `${object.name} of snapshot ${id} in ${source.location} does not match its manifest; run \`owui-backup verify ${id}\` there`,
-        );
-      }
-      bytes += object.size;
-    }
+    for (const object of manifest.objects) bytes += await copyObject(source, target, id, object, options);
     // Under the target's lock for this container: no retention there may collect a chunk this copy
     // counted on before its manifest references it.
     const release = await acquireLock(target, manifest.container.name, `copy ${id}`);
@@ -100,14 +90,10 @@ async function repairCopy(
   for (const object of manifest.objects) {
     const key = layout.object(id, object.name);
     const there = await target.stat(key);
-    const intact = there?.size === object.size && (!options.verify || sha256(await readSmallObject(target, key)) === object.sha256);
+    const intact = there?.size === object.size && (!options.verify || (await hashStoredObject(target, key, options.signal)) === object.sha256);
     if (intact) continue;
-    const stored = await putHashed(target, key, await source.get(key, { signal: options.signal }), options);
-    if (stored.size !== object.size || stored.sha256 !== object.sha256) {
-      throw new FailureError(`${object.name} of snapshot ${id} in ${source.location} does not match its manifest either; run \`owui-backup verify ${id}\` there`);
-    }
+    bytes += await copyObject(source, target, id, object, options);
     replaced.push(object.name);
-    bytes += object.size;
   }
   if (manifest.chunkStore) {
     const refs = await referencedChunks(source, manifest);
@@ -122,6 +108,22 @@ async function repairCopy(
     bytes += await putChunks(source, target, manifest, damaged, options);
   }
   return replaced.length > 0 ? { id, status: "repaired", bytes, replaced } : { id, status: "present", bytes: 0 };
+}
+
+/** One object of a snapshot from the source to the target, checked on the way against the manifest. Returns its size. */
+async function copyObject(
+  source: Store,
+  target: Store,
+  id: string,
+  object: Manifest["objects"][number],
+  options: { signal: AbortSignal; onBytes?: (n: number) => void },
+): Promise<number> {
+  const key = layout.object(id, object.name);
+  const stored = await putHashed(target, key, await source.get(key, { signal: options.signal }), options);
+  if (stored.size !== object.size || stored.sha256 !== object.sha256) {
+    throw new FailureError(`${object.name} of snapshot ${id} in ${source.location} does not match its manifest; run \`owui-backup verify ${id}\` there`);
+  }
+  return object.size;
 }
 
 /** Every chunk the snapshot's indexes reference, by id. */

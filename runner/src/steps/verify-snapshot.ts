@@ -14,7 +14,7 @@ import { openChunkExpander } from "../chunks/chunk-reader.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
-import type { Store } from "../store/store.js";
+import { hashStoredObject, type Store } from "../store/store.js";
 import { oneLine } from "../errors.js";
 
 export interface VerifyReport {
@@ -71,7 +71,7 @@ export async function verifySnapshot(
     } catch (err) {
       // A damaged archive usually fails to decompress before its hash is known; hash it on its own
       // so the report names the cause (changed bytes) and not only the symptom.
-      const whole = await hashObject(store, key, options.signal).catch(() => undefined);
+      const whole = await hashStoredObject(store, key, options.signal).catch(() => undefined);
       if (whole && whole !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       problem(`${object.name} is unreadable: ${oneLine(err)}`);
     }
@@ -174,12 +174,6 @@ async function readObject(
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   return { sha256: hashing.digest(), bytes: hashing.bytes, problems };
-}
-
-async function hashObject(store: Store, key: string, signal?: AbortSignal): Promise<string> {
-  const hashing = new HashingStream();
-  await pipeline(await store.get(key, signal ? { signal } : {}), hashing, devNull(), signal ? { signal } : {});
-  return hashing.digest();
 }
 
 function integrityCheck(file: string): string {

@@ -1,4 +1,6 @@
-import type { Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { HashingStream } from "../archive/hashing.js";
 
 /**
  * A snapshot store: a flat namespace of objects addressed by slash-separated keys.
@@ -57,4 +59,12 @@ export async function readJsonObject(store: Store, key: string): Promise<unknown
 
 export function jsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value, null, 2) + "\n", "utf8");
+}
+
+/** The sha256 (hex) of a stored object, streamed: memory does not grow with its size. */
+export async function hashStoredObject(store: Store, key: string, signal?: AbortSignal): Promise<string> {
+  const hashing = new HashingStream();
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  await pipeline(await store.get(key, signal ? { signal } : {}), hashing, sink, signal ? { signal } : {});
+  return hashing.digest();
 }

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import type { Reporter } from "../reporters.js";
-import { details, headline, message, type RunReport } from "../run-report.js";
+import { details, finishedAt, headline, message, type RunReport } from "../run-report.js";
 import { post } from "./http-post.js";
 import { mailReporter } from "./mail.js";
 
@@ -160,7 +160,7 @@ export function jsonBody(report: RunReport) {
     warnings: report.warnings,
     host: report.host,
     version: report.toolVersion,
-    at: new Date(Date.parse(report.startedAt) + report.durationMs).toISOString(),
+    at: finishedAt(report),
   };
 }
 
