@@ -6,8 +6,10 @@
  *   snapshots/<id>/container.json         full `docker inspect` of the container
  *   snapshots/<id>/env.json               its environment variables
  *   snapshots/<id>/paths/<name>.tar.gz    one archive per backed-up path (large files as placeholders)
- *   snapshots/<id>/paths/<name>.index.json  the chunks of that archive's large files (format 2)
- *   chunks/<container>/<ab>/<sha256>[.gz] the content of large files, stored once (see chunks/chunk-store.ts)
+ *   snapshots/<id>/paths/<name>.index.json.gz  the chunks of that archive's files, in archive order
+ *                                         (format 3; format 2: .index.json, large files only)
+ *   chunks/<container>/...                the content of files, stored once: chunks of their own, packs
+ *                                         of small chunks and the pack index (see chunks/chunk-store.ts)
  *   snapshots/<id>/manifest.json          written last: a snapshot exists only when this does
  *   locks/<container>.json                one run at a time per container and store
  *   state/<container>.json                last success and last failure, for `status`
@@ -36,7 +38,7 @@ export const snapshotObjects = {
   container: "container.json",
   env: "env.json",
   archive: (name: string) => `paths/${name}.tar.gz`,
-  index: (name: string) => `paths/${name}.index.json`,
+  index: (name: string) => `paths/${name}.index.json.gz`,
 };
 
 /** The snapshot id of a key under snapshots/, or undefined. */

@@ -24,7 +24,8 @@ export interface Store {
   checkWritable(): Promise<void>;
   put(key: string, body: Readable | Uint8Array, options?: PutOptions): Promise<void>;
   putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
-  get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** The object's bytes, or with `range` only bytes start..end-1 of it (a blob inside a pack). */
+  get(key: string, options?: GetOptions): Promise<Readable>;
   stat(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): AsyncIterable<StoredObject>;
   delete(key: string): Promise<void>;
@@ -41,15 +42,22 @@ export interface PutOptions {
   sha256?: string;
 }
 
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** Bytes [start, end) of the object; a range past its end yields what is there. */
+  range?: { start: number; end: number };
+}
+
 export interface StoredObject {
   key: string;
   size: number;
 }
 
-/** Reads a whole small object (manifests, locks, state) into memory. */
-export async function readSmallObject(store: Store, key: string): Promise<Buffer> {
+/** Reads a whole small object (manifests, locks, state), or a range of one, into memory. */
+export async function readSmallObject(store: Store, key: string, options: GetOptions = {}): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  for await (const chunk of await store.get(key, options)) chunks.push(chunk as Buffer);
+  if (chunks.length === 0) return Buffer.alloc(0);
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 

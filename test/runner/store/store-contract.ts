@@ -28,6 +28,17 @@ export function storeContract(backend: string, makeStore: () => Promise<Store>):
       expect(await store.stat("a/missing")).toBeUndefined();
     });
 
+    it("reads a byte range of an object (a blob inside a pack)", async () => {
+      const store = await makeStore();
+      const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+      await store.put("packs/p", bytes);
+      expect((await readSmallObject(store, "packs/p", { range: { start: 70_000, end: 70_010 } })).equals(bytes.subarray(70_000, 70_010))).toBe(true);
+      expect((await readSmallObject(store, "packs/p", { range: { start: 0, end: 300_000 } })).equals(bytes)).toBe(true);
+      expect((await readSmallObject(store, "packs/p", { range: { start: 299_999, end: 300_000 } }))[0]).toBe(bytes[299_999]);
+      expect((await readSmallObject(store, "packs/p", { range: { start: 5, end: 5 } })).length).toBe(0);
+      await expect(store.get("nope/x", { range: { start: 0, end: 4 } })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it("rejects a missing key with NotFoundError", async () => {
       const store = await makeStore();
       await expect(store.get("nope/x")).rejects.toBeInstanceOf(NotFoundError);

@@ -15,7 +15,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { CountingStream } from "../../archive/hashing.js";
 import { FailureError, NotFoundError } from "../../errors.js";
 import { Stages } from "../../util/settle.js";
-import type { PutOptions, Store, StoredObject } from "../store.js";
+import type { GetOptions, PutOptions, Store, StoredObject } from "../store.js";
 import { createExclusively, isClaimKey } from "./exclusive-create.js";
 import { explainS3Error, httpStatus } from "./s3-errors.js";
 import type { S3Location } from "./s3-location.js";
@@ -167,10 +167,16 @@ export class S3Store implements Store {
     });
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const range = options.range;
+    if (range && range.end <= range.start) return Readable.from([]);
     const response = await this.send(`reading ${key}`, () =>
       this.client.send(
-        new GetObjectCommand({ Bucket: this.where.bucket, Key: this.objectKey(key) }),
+        new GetObjectCommand({
+          Bucket: this.where.bucket,
+          Key: this.objectKey(key),
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+        }),
         options.signal ? { abortSignal: options.signal } : {},
       ),
     ).catch((err: unknown) => {
