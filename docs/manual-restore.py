@@ -5,14 +5,19 @@
 
 STORE_DIR is a local store, or a copy of a bucket's prefix (e.g. `aws s3 sync s3://BUCKET/PREFIX STORE_DIR`,
 or `rclone copy`). Every backed-up path is unpacked under TARGET_DIR by its base name (data/, static/,
-.webui_secret_key), with modes, times and links as archived; chunked files (format 2) are put together
-from their chunks, each checked against its sha256. Reads formats 1 and 2. Run it as root to get the
-archived owners back (otherwise files belong to you). See "Manual restore" in the README.
+.webui_secret_key), with modes, times and links as archived; chunked files (formats 2 and 3) are put
+together from their chunks, each checked against its sha256. Reads formats 1, 2 and 3. Format 3 chunks
+are mostly zstd: Python 3.14 reads it itself; before that, `pip install zstandard` or the `zstd` command
+(Debian: apt-get install zstd) is used. Run it as root to get the archived owners back (otherwise files
+belong to you). See "Manual restore" in the README.
 """
+import glob
 import gzip
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tarfile
 
@@ -23,8 +28,8 @@ def main(store, snapshot, target):
     base = os.path.join(store, "snapshots", snapshot)
     with open(os.path.join(base, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
-    if manifest["format"] > 2:
-        sys.exit(f"snapshot {snapshot} has format {manifest['format']}; this script reads formats 1 and 2")
+    if manifest["format"] > 3:
+        sys.exit(f"snapshot {snapshot} has format {manifest['format']}; this script reads formats 1 to 3")
     os.makedirs(target, exist_ok=True)
     for record in manifest["paths"]:
         if not record.get("archive"):
@@ -40,32 +45,78 @@ def main(store, snapshot, target):
                 tar.extractall(target, members=members)
         if not record.get("index"):
             continue
-        with open(os.path.join(base, record["index"]), encoding="utf-8") as f:
-            index = json.load(f)
+        with open(os.path.join(base, record["index"]), "rb") as f:
+            raw = f.read()
+        index = json.loads(gzip.decompress(raw) if record["index"].endswith(".gz") else raw)
         chunks = os.path.join(store, manifest["chunkStore"]["prefix"])
+        packs = pack_index(chunks)
         for entry in index["files"]:
             if entry["name"] not in placeholders:
                 sys.exit(f"{record['index']} names {entry['name']!r}, which the archive has no placeholder for")
-            fill(os.path.join(target, entry["name"]), entry["chunks"], chunks)
+            fill(os.path.join(target, entry["name"]), entry["chunks"], chunks, packs)
         print(f"{record['path']}: {len(index['files'])} chunked files put together", file=sys.stderr)
     print(f"snapshot {snapshot} unpacked into {target}", file=sys.stderr)
 
 
-def fill(path, refs, chunks):
+def pack_index(chunks):
+    """Format 3: chunk id -> (pack file, offset, stored bytes, codec), from every index/*.json.gz."""
+    places = {}
+    for name in sorted(glob.glob(os.path.join(chunks, "index", "*.json.gz"))):
+        with open(name, "rb") as f:
+            for pack in json.loads(gzip.decompress(f.read()))["packs"]:
+                path = os.path.join(chunks, "packs", pack["id"][:2], pack["id"] + ".pack")
+                for blob in pack["blobs"]:
+                    places.setdefault(blob["id"], (path, blob["offset"], blob["stored"], blob["codec"]))
+    return places
+
+
+def unzstd(data):
+    try:
+        from compression import zstd  # Python 3.14
+        return zstd.decompress(data)
+    except ImportError:
+        pass
+    try:
+        import zstandard
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    except ImportError:
+        pass
+    if not shutil.which("zstd"):
+        sys.exit("this snapshot's chunks are zstd: install the zstd command (apt-get install zstd) or `pip install zstandard`")
+    return subprocess.run(["zstd", "-dcq"], input=data, stdout=subprocess.PIPE, check=True).stdout
+
+
+def read_chunk(ref, chunks, packs):
+    """A chunk's plain bytes: from its own file (gzip .gz, zstd .zst, or as is) or from its place in a pack."""
+    if ref.get("packed"):
+        if ref["id"] not in packs:
+            sys.exit(f"chunk {ref['id']} is in no pack index under {chunks}; copy the whole chunks/ folder")
+        name, offset, stored, codec = packs[ref["id"]]
+        with open(name, "rb") as f:
+            f.seek(offset)
+            data = f.read(stored)
+    else:
+        codec = "zstd" if ref.get("zstd") else "gzip" if ref["gzip"] else "raw"
+        name = os.path.join(chunks, ref["id"][:2], ref["id"] + {"gzip": ".gz", "zstd": ".zst", "raw": ""}[codec])
+        with open(name, "rb") as f:
+            data = f.read()
+    if codec == "gzip":
+        data = gzip.decompress(data)
+    elif codec == "zstd":
+        data = unzstd(data)
+    if hashlib.sha256(data).hexdigest() != ref["id"]:
+        sys.exit(f"chunk {ref['id']} in {name} is damaged (sha256 mismatch); try another snapshot")
+    return data
+
+
+def fill(path, refs, chunks, packs):
     """Writes a placeholder's content from its chunks, keeping the mode and times tar gave it."""
     st = os.stat(path, follow_symlinks=False)
     os.chmod(path, 0o600)
     # O_NOFOLLOW: never write through a symbolic link, whatever the archive held.
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW), "wb") as out:
         for ref in refs:
-            name = os.path.join(chunks, ref["id"][:2], ref["id"] + (".gz" if ref["gzip"] else ""))
-            with open(name, "rb") as f:
-                data = f.read()
-            if ref["gzip"]:
-                data = gzip.decompress(data)
-            if hashlib.sha256(data).hexdigest() != ref["id"]:
-                sys.exit(f"chunk {name} is damaged (sha256 mismatch); try another snapshot")
-            out.write(data)
+            out.write(read_chunk(ref, chunks, packs))
     os.chmod(path, st.st_mode & 0o7777)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 

@@ -130,8 +130,8 @@ const SETTINGS = {
     flag: "--compression-level",
     env: "OWUI_BACKUP_COMPRESSION_LEVEL",
     schema: wholeNumber(0, 9),
-    // Level 1 compresses chat text about 5× faster than 6 for about a third more bytes (bench/).
-    default: () => 1,
+    // Unset: the codec's own (zstd 3, or gzip 1 where Node has no zstd; see chunks/codec.ts).
+    default: () => undefined as number | undefined,
   },
   stopTimeout: { flag: "--stop-timeout", env: "OWUI_BACKUP_STOP_TIMEOUT", schema: wholeNumber(0, 3600), default: () => 30 },
   readyTimeout: { flag: "--ready-timeout", env: "OWUI_BACKUP_READY_TIMEOUT", schema: wholeNumber(1, 86400), default: () => 300 },

@@ -6,7 +6,10 @@ describe("config", () => {
   it("takes flags over OWUI_BACKUP_* variables over defaults", () => {
     const env = { OWUI_BACKUP_CONTAINER: "from-env", OWUI_BACKUP_MODE: "pause", OWUI_BACKUP_KEEP_LAST: "5", HOME: "/home/u" };
     const config = loadConfig({ container: "from-flag" }, env);
-    expect(config).toMatchObject({ container: "from-flag", mode: "pause", keepLast: 5, trigger: "manual", compressionLevel: 1 });
+    expect(config).toMatchObject({ container: "from-flag", mode: "pause", keepLast: 5, trigger: "manual" });
+    // Unset: each codec's own default level (zstd 3, gzip 1).
+    expect(config.compressionLevel).toBeUndefined();
+    expect(loadConfig({}, { OWUI_BACKUP_COMPRESSION_LEVEL: "6" }).compressionLevel).toBe(6);
     expect(loadConfig({}, {}).container).toBe("open-webui");
     // One spelling per path: a trailing slash or a "." would not match the container's own listing.
     expect(loadConfig({ paths: "/app/backend/data/, /srv/./models//" }, {}).paths).toEqual(["/app/backend/data", "/srv/models"]);

@@ -1,20 +1,17 @@
+import { createHash } from "node:crypto";
 import os from "node:os";
-import { promisify } from "node:util";
-import { deflateRaw, gunzip, gzip } from "node:zlib";
 import { readSmallObject } from "../store/store.js";
 import { sha256Base64, sha256Hex } from "./digest.js";
-import { CHUNK_BYTES, type ChunkIndex, type IndexedFile } from "./chunk-index.js";
+import { CHUNK_BYTES, codecFields, type ChunkIndex, type IndexedFile } from "./chunk-index.js";
 import type { ChunkStoreRecord } from "../snapshot/manifest.js";
-import { OUTPUT_CHUNK, type ChunkRef, type ChunkStore, type StoredChunk } from "./chunk-store.js";
+import { compressIfWorthIt, decode, encode, preferredCodec, type Codec } from "./codec.js";
+import { sameStored, type ChunkRef, type ChunkStore, type StoredChunks } from "./chunk-store.js";
+import { writePackIndex, type BlobRecord, type PackIndex, type PackRecord } from "./pack-index.js";
 
-const gzipAsync = promisify(gzip);
-const deflateRawAsync = promisify(deflateRaw);
-const gunzipAsync = promisify(gunzip);
-
-/** Bytes of a chunk test-compressed to decide whether compressing all of it is worth the CPU. */
-const SAMPLE_BYTES = 32 * 1024;
-/** Compressing must save at least this share, or the chunk is stored as it is. */
-const WORTH_IT = 0.9;
+/** Chunks smaller than this go into packs (small files, database pages, the tails of large files). */
+export const PACKED_BELOW = 512 * 1024;
+/** A pack is written once it holds this many bytes (or at the end of a path). */
+const PACK_BYTES = 4 * 1024 * 1024;
 
 export interface ChunkStats {
   /** Chunks written by this run, and their stored bytes. */
@@ -22,35 +19,72 @@ export interface ChunkStats {
   newBytes: number;
   /** Chunks the run needed that were already stored (earlier snapshots, or twice in this one). */
   reusedChunks: number;
+  /** Packs written by this run. */
+  newPacks: number;
+}
+
+/** How a chunk ended up stored. */
+interface Placed {
+  stored: number;
+  codec: Codec;
+  packed: boolean;
+}
+
+/** A job's place in the order of appends: wait for the one before, then let the next one go. */
+interface Turn {
+  wait: Promise<void>;
+  pass: () => void;
+}
+
+interface OpenPack {
+  parts: Buffer[];
+  blobs: BlobRecord[];
+  bytes: number;
+  written: Promise<void>;
+  done: (err?: unknown) => void;
 }
 
 /**
- * Cuts large files into fixed-size chunks and stores each one not already stored: hash, test whether
- * it compresses, gzip it, put it. Hashing and compression run on libuv's thread pool and several
- * chunks are in flight at once (bounded, so memory is a few chunks whatever the data size), which
- * keeps every core busy while the next file is still being read.
+ * Cuts files into fixed-size chunks and stores each one not already stored: hash, test whether it
+ * compresses, compress it, then put it on its own (1 MiB pieces) or append it to a pack (anything
+ * smaller). Hashing and compression run on libuv's thread pool and several chunks are in flight at
+ * once (bounded, so memory is a few chunks and one open pack whatever the data size), which keeps
+ * every core busy while the next file is still being read.
  */
 export class ChunkWriter {
-  readonly stats: ChunkStats = { newChunks: 0, newBytes: 0, reusedChunks: 0 };
+  readonly stats: ChunkStats = { newChunks: 0, newBytes: 0, reusedChunks: 0, newPacks: 0 };
   /** Every distinct chunk handed out by this writer, with its stored size. */
   readonly referenced = new Map<string, number>();
+  /** Whole jobs, until their chunk's place is known. */
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly storing = new Map<string, Promise<StoredChunk>>();
-  /** Chunks this writer put (or tried to), by id: whether gzip'd. */
-  private readonly written = new Map<string, boolean>();
+  /** Jobs still hashing, compressing or putting (they hold a slot). */
+  private readonly staging = new Set<Promise<unknown>>();
+  private readonly storing = new Map<string, Promise<Placed>>();
+  /** Chunks this writer put on their own (or tried to), by id: in what form. */
+  private readonly written = new Map<string, Codec>();
+  /** Packs this writer put (or tried to): recorded in the pack index at the end, or deleted on failure. */
+  private readonly packs: PackRecord[] = [];
+  private readonly packKeys: string[] = [];
+  private indexKey: string | undefined;
+  private open: OpenPack | undefined;
+  private appendTurn: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private readonly waiters: (() => void)[] = [];
   private failure: unknown;
   private readonly concurrency: number;
   private readonly closed = new AbortController();
   private readonly signal: AbortSignal;
+  private readonly codec: Exclude<Codec, "raw">;
 
   constructor(
     readonly chunks: ChunkStore,
     /** What the store holds already (ChunkStore.listStored), shared by every path of the run. */
-    readonly stored: Map<string, StoredChunk>,
+    readonly stored: StoredChunks,
+    /** Where the store's packed chunks are (ChunkStore.packIndex). */
+    readonly packIndex: PackIndex,
     private readonly options: {
-      level: number;
+      level?: number;
+      codec?: Exclude<Codec, "raw">;
       signal: AbortSignal;
       concurrency?: number;
       /** Stored sizes of chunks as the last snapshot recorded them: a listed chunk of another size is damaged. */
@@ -61,26 +95,36 @@ export class ChunkWriter {
   ) {
     this.concurrency = options.concurrency ?? Math.max(4, 2 * os.availableParallelism());
     this.signal = AbortSignal.any([options.signal, this.closed.signal]);
+    this.codec = options.codec ?? preferredCodec();
   }
 
-  /** Deletes the chunks this writer stored (a failed run: the store gets back the space it took). */
+  private get level(): number {
+    return this.options.level ?? (this.codec === "zstd" ? 3 : 1);
+  }
+
+  /** Deletes the chunks, packs and pack index this writer stored (a failed run: the store gets back the space it took). */
   async discard(): Promise<void> {
     await this.close();
-    for (const [id, gzip] of this.written) await this.chunks.store.delete(this.chunks.key({ id, gzip }));
+    for (const [id, codec] of this.written) await this.chunks.store.delete(this.chunks.key({ id, ...codecFields(codec) }));
+    for (const key of this.packKeys) await this.chunks.store.delete(key);
+    if (this.indexKey) await this.chunks.store.delete(this.indexKey);
     this.written.clear();
+    this.packKeys.length = 0;
   }
 
   /** Stops what is still in flight (a failed run) and waits until no write is left running. */
   async close(): Promise<void> {
-    if (this.pending.size > 0) this.closed.abort(new Error("the backup stopped"));
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    if (this.pending.size > 0 || this.open) this.closed.abort(new Error("the backup stopped"));
+    this.open?.done(new Error("the backup stopped"));
+    this.open = undefined;
+    while (this.pending.size > 0 || this.staging.size > 0) await Promise.allSettled([...this.pending, ...this.staging]);
   }
 
   /**
-   * Reads one file's content to its end and schedules its chunks; resolves once it is read (the
-   * chunks may still be on their way), with the index entry that fills in as they are stored.
+   * Reads one file's content to its end and schedules its chunks of `chunkBytes`; resolves once it is
+   * read (the chunks may still be on their way), with the index entry that fills in as they are stored.
    */
-  async addFile(name: string, size: number, body: AsyncIterable<Buffer>): Promise<IndexedFile> {
+  async addFile(name: string, size: number, body: AsyncIterable<Buffer>, chunkBytes = CHUNK_BYTES): Promise<IndexedFile> {
     const file: IndexedFile = { name, size, chunks: [] };
     let parts: Buffer[] = [];
     let length = 0;
@@ -92,11 +136,11 @@ export class ChunkWriter {
     for await (const data of body) {
       let rest = data;
       while (rest.length > 0) {
-        const take = Math.min(rest.length, CHUNK_BYTES - length);
+        const take = Math.min(rest.length, chunkBytes - length);
         parts.push(rest.subarray(0, take));
         length += take;
         rest = rest.subarray(take);
-        if (length === CHUNK_BYTES) {
+        if (length === chunkBytes) {
           await cut(Buffer.concat(parts, length));
           parts = [];
           length = 0;
@@ -117,8 +161,16 @@ export class ChunkWriter {
     return file;
   }
 
-  /** Waits for every chunk scheduled so far; throws the first failure. */
+  /** Whether a chunk an earlier snapshot references is still stored where it says (for reusing a file unread). */
+  holds(ref: ChunkRef): boolean {
+    if (!ref.packed) return sameStored(this.stored.chunks.get(ref.id), ref);
+    return this.packIndex.find(ref.id).some((place) => this.stored.packs.get(place.pack) === place.packSize);
+  }
+
+  /** Waits for every chunk scheduled so far (writing the open pack); throws the first failure. */
   async flush(): Promise<void> {
+    while (this.staging.size > 0) await Promise.allSettled([...this.staging]);
+    if (this.failure === undefined) await this.writePack().catch((err: unknown) => (this.failure ??= err));
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     this.throwIfFailed();
   }
@@ -127,6 +179,14 @@ export class ChunkWriter {
   async index(files: IndexedFile[]): Promise<ChunkIndex> {
     await this.flush();
     return { chunkSize: CHUNK_BYTES, files };
+  }
+
+  /** Records the packs this run wrote in the pack index; call once every path is flushed, before the manifest. */
+  async finish(): Promise<void> {
+    await this.flush();
+    if (this.packs.length === 0) return;
+    // Known before the put: one cut off by an abort may still have reached the store.
+    await writePackIndex(this.chunks, this.packs, this.signal, (key) => (this.indexKey = key));
   }
 
   private throwIfFailed(): void {
@@ -140,92 +200,178 @@ export class ChunkWriter {
     while (this.inFlight >= this.concurrency) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.throwIfFailed();
     this.inFlight++;
-    const job = this.store(piece)
-      .then((ref) => {
-        this.referenced.set(ref.id, ref.stored);
-        done(ref);
+    // Chunks go into packs in the order they were cut, so a file's chunks lie one after another there
+    // and a restore reads them with one request per run: each job takes its turn at the open pack.
+    const turn = this.appendTurn;
+    let done_!: () => void;
+    this.appendTurn = new Promise<void>((resolve) => (done_ = resolve));
+    const staged = this.stage(piece, { wait: turn, pass: done_ });
+    const release = staged
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight--;
+        this.staging.delete(release);
+        this.waiters.shift()?.();
+      });
+    this.staging.add(release);
+    const job = staged
+      .then(async ({ id, size, placed }) => {
+        const where = await placed;
+        this.referenced.set(id, where.stored);
+        done({ id, size, stored: where.stored, ...codecFields(where.codec), ...(where.packed ? { packed: true as const } : {}) });
       })
       .catch((err: unknown) => {
         this.failure ??= err;
       })
-      .finally(() => {
-        this.inFlight--;
-        this.pending.delete(job);
-        this.waiters.shift()?.();
-      });
+      .finally(() => this.pending.delete(job));
     this.pending.add(job);
   }
 
-  private async store(plain: Buffer): Promise<ChunkRef> {
-    const id = await sha256Hex(plain);
-    let storing = this.storing.get(id);
-    if (storing) {
-      this.stats.reusedChunks++;
-    } else {
-      storing = this.ensureStored(id, plain);
-      this.storing.set(id, storing);
+  /** Hashes the chunk and starts storing it when it is new; resolves once its slot can be given back. */
+  private async stage(plain: Buffer, turn: Turn): Promise<{ id: string; size: number; placed: Promise<Placed> }> {
+    try {
+      return await this.stageInTurn(plain, turn);
+    } finally {
+      turn.pass();
     }
-    return { id, size: plain.length, ...(await storing) };
   }
 
-  /** The chunk as stored: an intact one already there, else written now (a damaged one again, in its form). */
-  private async ensureStored(id: string, plain: Buffer): Promise<StoredChunk> {
-    const have = this.stored.get(id);
-    if (!have) return this.put(id, plain);
-    const damage = await this.damageOf(id, plain, have);
-    if (!damage) {
+  private async stageInTurn(plain: Buffer, turn: Turn): Promise<{ id: string; size: number; placed: Promise<Placed> }> {
+    const id = await sha256Hex(plain);
+    const existing = this.storing.get(id);
+    if (existing) {
       this.stats.reusedChunks++;
-      return have;
+      return { id, size: plain.length, placed: existing };
     }
-    this.options.onDamaged?.(this.chunks.key({ id, gzip: have.gzip }), damage);
-    // Same key and form: every snapshot that references it is healed with it.
-    return this.put(id, plain, { gzip: have.gzip, rewrite: true });
+    let settle!: (placed: Promise<Placed>) => void;
+    const placed = new Promise<Placed>((resolve) => (settle = resolve));
+    this.storing.set(id, placed);
+    try {
+      const later = await this.ensureStored(id, plain, turn);
+      settle(later.placed);
+    } catch (err) {
+      settle(Promise.reject(err));
+      placed.catch(() => undefined);
+      throw err;
+    }
+    return { id, size: plain.length, placed };
+  }
+
+  /** The chunk as stored: an intact one already there, else written now (a damaged one again). */
+  private async ensureStored(id: string, plain: Buffer, turn: Turn): Promise<{ placed: Promise<Placed> }> {
+    const have = this.stored.chunks.get(id);
+    if (have) {
+      const damage = await this.damageOf(id, plain, have);
+      if (!damage) {
+        this.stats.reusedChunks++;
+        return { placed: Promise.resolve({ ...have, packed: false }) };
+      }
+      this.options.onDamaged?.(this.chunks.key({ id, ...codecFields(have.codec) }), damage);
+      // Same key and form: every snapshot that references it is healed with it.
+      return { placed: Promise.resolve(await this.putAlone(id, plain, have.codec, true)) };
+    }
+    for (const place of this.packIndex.find(id)) {
+      if (this.stored.packs.get(place.pack) !== place.packSize) continue;
+      // A pack's bytes are named by their sha256; on a local store the chunk is read back all the same (cheap).
+      if (this.chunks.store.localDirectory !== undefined) {
+        const intact = await this.chunks.readRun([{ id, size: plain.length, stored: place.stored, gzip: false, packed: true }], [place], this.signal).then(
+          () => true,
+          () => false,
+        );
+        if (!intact) {
+          this.options.onDamaged?.(`${this.chunks.packKey(place.pack)} at ${place.offset}`, "its content is not what its name says (corrupted)");
+          continue;
+        }
+      }
+      this.stats.reusedChunks++;
+      return { placed: Promise.resolve({ stored: place.stored, codec: place.codec, packed: true }) };
+    }
+    const { codec, stored } = await compressIfWorthIt(plain, this.codec, this.level);
+    if (plain.length >= PACKED_BELOW) return { placed: Promise.resolve(await this.putAlone(id, plain, codec, false, stored)) };
+    await turn.wait;
+    return { placed: this.append(id, plain.length, codec, stored, turn) };
+  }
+
+  /** Adds a stored chunk to the open pack (in its turn); resolves once the pack is written. */
+  private async append(id: string, size: number, codec: Codec, stored: Buffer, turn: Turn): Promise<Placed> {
+    this.signal.throwIfAborted();
+    if (!this.open) {
+      let done!: (err?: unknown) => void;
+      const written = new Promise<void>((resolve, reject) => (done = (err) => (err ? reject(err) : resolve())));
+      written.catch(() => undefined);
+      this.open = { parts: [], blobs: [], bytes: 0, written, done };
+    }
+    const pack = this.open;
+    pack.blobs.push({ id, offset: pack.bytes, stored: stored.length, size, codec });
+    pack.parts.push(stored);
+    pack.bytes += stored.length;
+    this.stats.newChunks++;
+    this.stats.newBytes += stored.length;
+    // The job that fills the pack writes it, holding its slot: at most one full pack per slot in memory.
+    const full = pack.bytes >= PACK_BYTES;
+    if (full) this.open = undefined;
+    turn.pass();
+    if (full) await this.writePack(pack);
+    await pack.written;
+    return { stored: stored.length, codec, packed: true };
+  }
+
+  /** Writes a pack (the open one by default), and tells the chunks in it where they are. */
+  private async writePack(pack = this.open): Promise<void> {
+    if (!pack) return;
+    if (pack === this.open) this.open = undefined;
+    try {
+      const body = Buffer.concat(pack.parts, pack.bytes);
+      const id = createHash("sha256").update(body).digest("hex");
+      const key = this.chunks.packKey(id);
+      // Noted before the put: a put cut off by an abort may still have reached the store.
+      this.packKeys.push(key);
+      await this.chunks.store.put(key, body, { signal: this.signal, sha256: Buffer.from(id, "hex").toString("base64") });
+      const record: PackRecord = { id, size: body.length, blobs: pack.blobs };
+      this.packs.push(record);
+      this.packIndex.add(key, [record]);
+      this.stored.packs.set(id, body.length);
+      this.stats.newPacks++;
+      pack.done();
+    } catch (err) {
+      pack.done(err);
+      throw err;
+    }
   }
 
   /**
-   * Why a chunk this run did not write cannot be trusted, or undefined when it can. A stored size that
-   * differs from the chunk's (raw) or from what the last snapshot recorded (gzip) gives it away. A local
-   * store is read back and compared, which is cheap; a remote one only when the size proves nothing (a
-   * gzip chunk no snapshot recorded, e.g. one a killed run was writing).
+   * Why a chunk stored on its own that this run did not write cannot be trusted, or undefined when it
+   * can. A stored size that differs from the chunk's (raw) or from what the last snapshot recorded
+   * (compressed) gives it away. A local store is read back and compared, which is cheap; a remote one
+   * only when the size proves nothing (a compressed chunk no snapshot recorded, e.g. one a killed run
+   * was writing).
    */
-  private async damageOf(id: string, plain: Buffer, have: StoredChunk): Promise<string | undefined> {
-    if (!have.gzip && have.stored !== plain.length) return `it has ${have.stored} bytes, not ${plain.length}`;
+  private async damageOf(id: string, plain: Buffer, have: { stored: number; codec: Codec }): Promise<string | undefined> {
+    if (have.codec === "raw" && have.stored !== plain.length) return `it has ${have.stored} bytes, not ${plain.length}`;
     const known = this.options.knownSizes?.get(id);
     if (known !== undefined && have.stored !== known) return `it has ${have.stored} bytes, the last snapshot recorded ${known}`;
     const local = this.chunks.store.localDirectory !== undefined;
-    if (!local && (!have.gzip || known !== undefined)) return undefined;
-    const stored = await readSmallObject(this.chunks.store, this.chunks.key({ id, gzip: have.gzip })).catch(() => undefined);
+    if (!local && (have.codec === "raw" || known !== undefined)) return undefined;
+    const stored = await readSmallObject(this.chunks.store, this.chunks.key({ id, ...codecFields(have.codec) })).catch(() => undefined);
     if (!stored) return "it cannot be read";
-    const content = have.gzip ? await gunzipAsync(stored, { chunkSize: OUTPUT_CHUNK }).catch(() => undefined) : stored;
+    const content = await decode(stored, have.codec).catch(() => undefined);
     if (!content || !content.equals(plain)) return "its content is not what its name says (corrupted)";
     return undefined;
   }
 
-  private async put(id: string, plain: Buffer, form?: { gzip: boolean; rewrite: boolean }): Promise<StoredChunk> {
-    const packed = form ? (form.gzip ? await gzipAsync(plain, { level: this.options.level || 1, chunkSize: OUTPUT_CHUNK }) : plain) : await this.compress(plain);
-    const gzip = packed !== plain;
-    // Noted before the put: a put cut off by an abort may still have reached the store. A damaged
-    // chunk written again is not this run's to take back: the snapshots that share it need it.
-    if (!form?.rewrite) this.written.set(id, gzip);
-    await this.chunks.store.put(this.chunks.key({ id, gzip }), packed, {
+  /** Puts a chunk as an object of its own, compressed in `codec` (already, when `stored` is given). */
+  private async putAlone(id: string, plain: Buffer, codec: Codec, rewrite: boolean, stored?: Buffer): Promise<Placed> {
+    const packed = stored ?? (codec === "raw" ? plain : await encode(plain, codec, this.level || 1));
+    // A damaged chunk written again is not this run's to take back: the snapshots that share it need it.
+    if (!rewrite) this.written.set(id, codec);
+    await this.chunks.store.put(this.chunks.key({ id, ...codecFields(codec) }), packed, {
       signal: this.signal,
-      sha256: gzip ? await sha256Base64(packed) : Buffer.from(id, "hex").toString("base64"),
+      sha256: codec === "raw" ? Buffer.from(id, "hex").toString("base64") : await sha256Base64(packed),
     });
-    const stored: StoredChunk = { stored: packed.length, gzip };
-    this.stored.set(id, stored);
+    this.stored.chunks.set(id, { stored: packed.length, codec });
     this.stats.newChunks++;
     this.stats.newBytes += packed.length;
-    return stored;
-  }
-
-  /** The gzip of `plain`, or `plain` itself when compressing would not pay (random data, media, models). */
-  private async compress(plain: Buffer): Promise<Buffer> {
-    if (this.options.level === 0) return plain;
-    const sample = plain.subarray(0, SAMPLE_BYTES);
-    const test = await deflateRawAsync(sample, { level: 1 });
-    if (test.length > sample.length * WORTH_IT) return plain;
-    const packed = await gzipAsync(plain, { level: this.options.level, chunkSize: OUTPUT_CHUNK });
-    return packed.length < plain.length * WORTH_IT ? packed : plain;
+    return { stored: packed.length, codec, packed: false };
   }
 }
 

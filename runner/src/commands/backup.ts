@@ -13,7 +13,7 @@ export function registerBackup(program: Command, io: CommandIo): void {
     .option("--trigger <trigger>", "manual | schedule | watch | pre-restore (default manual)")
     .option("--path <path>", "back up this container path instead of the defaults (repeatable; env OWUI_BACKUP_PATHS, comma-separated)", collect)
     .option("--stop-timeout <seconds>", "with --mode stop: how long Docker waits for a clean stop (default 30)")
-    .option("--compression-level <0-9>", "gzip level (env OWUI_BACKUP_COMPRESSION_LEVEL; default 1)")
+    .option("--compression-level <0-9>", "zstd (or gzip) level, 0 stores as is (env OWUI_BACKUP_COMPRESSION_LEVEL; default zstd 3)")
     .option("--copy-to <dir|url>", "also write the snapshot to this store (repeatable; env OWUI_BACKUP_COPY_TO, comma-separated)", collect)
     .option("--json", "print one JSON object instead of the id");
   retentionFlags(command).action(async (_options: unknown, cmd: Command) => {

@@ -117,8 +117,8 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     // cleanup so that, undoing in reverse, the container comes back first and the chunks go last.
     const chunkStore = new ChunkStore(store, container);
     const previous = await previousFiles(store, container, log);
-    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), {
-      level: config.compressionLevel,
+    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), await chunkStore.packIndex(ctx.signal), {
+      ...(config.compressionLevel !== undefined ? { level: config.compressionLevel } : {}),
       signal: ctx.signal,
       knownSizes: storedSizes(previous),
       onDamaged: (key, why) => log.warn({ key }, `chunk ${key} in the store is damaged (${why}); writing it again`),
@@ -201,6 +201,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     for (const release of releaseContainer.reverse()) await release.now();
     await backToInitial.now();
 
+    await chunks.finish();
     const finished = new Date();
     const chunkRecord = chunkStoreRecord(chunks);
     const manifest: Manifest = {

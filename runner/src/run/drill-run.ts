@@ -12,7 +12,7 @@ import { recordDrill } from "../state/drills.js";
 import { acquireLock } from "../state/lock.js";
 import { runDrillChecks, type DrillChecks } from "../steps/drill-checks.js";
 import { resolveImage } from "../steps/recreate-container.js";
-import { restorePath } from "../steps/restore-path.js";
+import { restorePath, snapshotChunks } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
 import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
@@ -107,7 +107,7 @@ export async function runDrill(ctx: RunContext, options: DrillOptions): Promise<
     for (const record of records) {
       const bar = createProgress(record.path);
       try {
-        await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add }, manifest, record, created.id);
+        await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add, ...snapshotChunks(store, manifest) }, manifest, record, created.id);
       } finally {
         bar.done();
       }

@@ -17,7 +17,7 @@ import { acquireLock } from "../state/lock.js";
 import { interruptedRestoreMessage, readPending, unfinishedRestoreWayOut, updatePending } from "../state/pending.js";
 import type { Store } from "../store/store.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
-import { restorePath } from "../steps/restore-path.js";
+import { restorePath, snapshotChunks } from "../steps/restore-path.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
 import { ensureRunState, runBackup } from "./backup-run.js";
 import { Cleanup } from "./cleanup.js";
@@ -197,7 +197,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
           bar.add(n);
         };
         try {
-          await restorePath({ docker, store, signal: ctx.signal, onBytes: count }, manifest, record, target.Id, skip);
+          await restorePath({ docker, store, signal: ctx.signal, onBytes: count, ...snapshotChunks(store, manifest) }, manifest, record, target.Id, skip);
         } finally {
           bar.done();
         }

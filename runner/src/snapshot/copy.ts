@@ -1,7 +1,5 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import { readChunkIndex } from "../chunks/chunk-reader.js";
-import { ChunkStore, sameStored, type ChunkRef } from "../chunks/chunk-store.js";
 import { FailureError, NotFoundError } from "../errors.js";
 import { acquireLock } from "../state/lock.js";
 import { layout } from "../store/layout.js";
@@ -9,6 +7,7 @@ import { hashStoredObject, jsonBody, readJsonObject, readSmallObject, type Store
 import { currentOwner, isAbandonedWriter, type Owner } from "../util/owner.js";
 import { deleteSnapshot } from "./catalog.js";
 import type { Manifest } from "./manifest.js";
+import { syncChunks } from "./copy-chunks.js";
 import { putHashed } from "./writer.js";
 
 export interface CopyResult {
@@ -59,7 +58,7 @@ export async function copySnapshot(
     // counted on before its manifest references it.
     const release = await acquireLock(target, manifest.container.name, `copy ${id}`);
     try {
-      bytes += await copyChunks(source, target, manifest, options);
+      bytes += (await syncChunks(source, target, manifest, options)).bytes;
       await target.put(layout.manifest(id), manifestBytes);
     } finally {
       await release();
@@ -95,18 +94,9 @@ async function repairCopy(
     bytes += await copyObject(source, target, id, object, options);
     replaced.push(object.name);
   }
-  if (manifest.chunkStore) {
-    const refs = await referencedChunks(source, manifest);
-    const to = new ChunkStore(target, manifest.chunkStore.prefix);
-    const present = await to.listStored();
-    const damaged: ChunkRef[] = [];
-    for (const ref of refs.values()) {
-      if (!sameStored(present.get(ref.id), ref)) damaged.push(ref);
-      else if (options.verify && !(await to.readStored(ref, options.signal).then(() => true, () => false))) damaged.push(ref);
-    }
-    replaced.push(...damaged.map((ref) => to.key(ref)));
-    bytes += await putChunks(source, target, manifest, damaged, options);
-  }
+  const chunks = await syncChunks(source, target, manifest, { ...options, verify: options.verify ?? false });
+  replaced.push(...chunks.replaced);
+  bytes += chunks.bytes;
   return replaced.length > 0 ? { id, status: "repaired", bytes, replaced } : { id, status: "present", bytes: 0 };
 }
 
@@ -124,59 +114,6 @@ async function copyObject(
     throw new FailureError(`${object.name} of snapshot ${id} in ${source.location} does not match its manifest; run \`owui-backup verify ${id}\` there`);
   }
   return object.size;
-}
-
-/** Every chunk the snapshot's indexes reference, by id. */
-async function referencedChunks(source: Store, manifest: Manifest): Promise<Map<string, ChunkRef>> {
-  const refs = new Map<string, ChunkRef>();
-  for (const record of manifest.paths) {
-    const index = await readChunkIndex(source, manifest, record);
-    for (const ref of index?.files.flatMap((f) => f.chunks) ?? []) refs.set(ref.id, ref);
-  }
-  return refs;
-}
-
-/**
- * Copies the chunks the snapshot references that the target does not hold yet, each read and checked
- * against its sha256 first, a few at a time. Returns the bytes written.
- */
-async function copyChunks(
-  source: Store,
-  target: Store,
-  manifest: Manifest,
-  options: { signal: AbortSignal; onBytes?: (n: number) => void },
-): Promise<number> {
-  if (!manifest.chunkStore) return 0;
-  const refs = await referencedChunks(source, manifest);
-  const present = await new ChunkStore(target, manifest.chunkStore.prefix).listStored();
-  // A chunk the target holds in the other form (written there at another level) is copied to the key this index names.
-  return putChunks(source, target, manifest, [...refs.values()].filter((ref) => !sameStored(present.get(ref.id), ref)), options);
-}
-
-/** Writes these chunks from the source into the target, each read and checked first, a few at a time. */
-async function putChunks(
-  source: Store,
-  target: Store,
-  manifest: Manifest,
-  chunks: ChunkRef[],
-  options: { signal: AbortSignal; onBytes?: (n: number) => void },
-): Promise<number> {
-  const signal = options.signal;
-  if (!manifest.chunkStore || chunks.length === 0) return 0;
-  const from = new ChunkStore(source, manifest.chunkStore.prefix);
-  const to = new ChunkStore(target, manifest.chunkStore.prefix);
-  const missing = [...chunks];
-  let bytes = 0;
-  const worker = async () => {
-    for (let ref = missing.pop(); ref; ref = missing.pop()) {
-      const { stored } = await from.readStored(ref, signal);
-      await target.put(to.key(ref), stored, { signal, sha256: createHash("sha256").update(stored).digest("base64") });
-      bytes += stored.length;
-      options.onBytes?.(stored.length);
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
-  return bytes;
 }
 
 /** Reserves the id in the target, replacing an incomplete copy left by a run that is gone. */

@@ -5,8 +5,11 @@ import { z } from "zod";
  * 1: one tar.gz per path holding every file.
  * 2: files of 256 KiB or more are content-addressed chunks shared between snapshots (chunkStore, and
  *    an index object per path); the tar.gz holds the rest and a placeholder for each chunked file.
+ * 3: every file with content is chunked (the tar.gz holds only entries); chunks under 512 KiB are kept
+ *    in packs (chunks/pack-index.ts); databases are cut into 64 KiB chunks; chunks are zstd where the
+ *    runtime has it; indexes are gzip'd (.index.json.gz).
  */
-export const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMAT = 3;
 
 export const TRIGGERS = ["manual", "schedule", "watch", "pre-restore"] as const;
 export type Trigger = (typeof TRIGGERS)[number];

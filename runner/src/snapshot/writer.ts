@@ -56,7 +56,10 @@ export class SnapshotWriter {
   }
 
   async putJson(name: string, value: unknown): Promise<ObjectRecord> {
-    const body = jsonBody(value);
+    return this.putBytes(name, jsonBody(value));
+  }
+
+  async putBytes(name: string, body: Buffer): Promise<ObjectRecord> {
     await this.store.put(layout.object(this.id, name), body);
     return this.record({ name, size: body.length, sha256: createHash("sha256").update(body).digest("hex") });
   }

@@ -2,10 +2,11 @@ import type Docker from "dockerode";
 import path from "node:path/posix";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { promisify } from "node:util";
+import { createGzip, gzip } from "node:zlib";
 import type { Logger } from "pino";
 import * as tar from "tar-stream";
-import { drain } from "../archive/entry-chunks.js";
+import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import { createEntryPolicy, UnsafeEntryError } from "../archive/entry-policy.js";
 import { CountingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
@@ -17,7 +18,7 @@ import {
   type TarHeader,
   type TarSource,
 } from "../archive/tar-rewrite.js";
-import { isChunkable, placeholderHeader, type IndexedFile } from "../chunks/chunk-index.js";
+import { CHUNK_BYTES, DATABASE_CHUNK_BYTES, isChunkable, placeholderHeader, type IndexedFile } from "../chunks/chunk-index.js";
 import type { ChunkWriter } from "../chunks/chunk-writer.js";
 import { readArchive } from "../docker/archive.js";
 import { statusOf } from "../docker/client.js";
@@ -28,6 +29,8 @@ import { snapshotObjects } from "../store/layout.js";
 import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
 import { planReads, wholeRead, type ArchivePiece, type ReadPlan } from "./plan-reads.js";
+
+const gzipAsync = promisify(gzip);
 
 /** How live SQLite files are made consistent while a path is archived. */
 export type SqliteHandling =
@@ -43,7 +46,8 @@ export interface ArchiveContext {
   containerId: string;
   log: Logger;
   signal: AbortSignal;
-  compressionLevel: number;
+  /** Unset: each codec's default. */
+  compressionLevel: number | undefined;
   /** Large files go here (format 2); without it every file stays in the tar.gz (format 1). */
   chunks?: ChunkWriter;
   /** The chunked files of this path in the last snapshot, by archive name: unchanged ones are not read again. */
@@ -67,15 +71,15 @@ export async function archivePath(
   const name = snapshotObjects.archive(planned.archiveName);
   const parent = path.dirname(planned.path);
   const sqlite: string[] = [];
+  const chunks = ctx.chunks;
   const plan: ReadPlan =
     handling.kind === "staged" && planned.type === "directory" && ctx.chunks
-      ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), ctx.chunks.stored)
+      ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), (ref) => chunks?.holds(ref) ?? false)
       : wholeRead(planned.path);
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
   hooks.admit = admitFor(ctx, planned);
   const indexed: IndexedFile[] = [];
   let reused = 0;
-  const chunks = ctx.chunks;
   if (chunks) {
     hooks.divert = {
       wants: isChunkable,
@@ -89,7 +93,11 @@ export async function archivePath(
           indexed.push(chunks.reuse(unchanged));
           reused++;
         } else {
-          const file = await chunks.addFile(header.name, header.size ?? 0, body);
+          // Databases and their journals are cut along page boundaries, finer (see DATABASE_CHUNK_BYTES).
+          const content = body[Symbol.asyncIterator]();
+          const { head, read } = await peek(content, SQLITE_MAGIC.length);
+          const database = isSqliteHeader(head) || databaseOfSidecar(header.name.replace(/\/+$/, "")) !== undefined;
+          const file = await chunks.addFile(header.name, header.size ?? 0, prepend(read, content), database ? DATABASE_CHUNK_BYTES : CHUNK_BYTES);
           const stat = plan.stats.get(header.name);
           indexed.push(stat ? { ...file, stat } : file);
         }
@@ -99,7 +107,7 @@ export async function archivePath(
   }
 
   const pack = tar.pack();
-  const gzip = createGzip({ level: ctx.compressionLevel, chunkSize: 256 * 1024 });
+  const gzip = createGzip({ level: ctx.compressionLevel ?? 1, chunkSize: 256 * 1024 });
   const [stats, , object] = await stages.settle([
     rewriteTar(readPieces({ ...ctx, signal }, plan.pieces, planned.path), pack, hooks, signal),
     pipeline(pack as unknown as NodeJS.ReadableStream, gzip, { signal }),
@@ -108,7 +116,7 @@ export async function archivePath(
   let index: string | undefined;
   if (chunks && indexed.length > 0) {
     index = snapshotObjects.index(planned.archiveName);
-    await writer.putJson(index, await chunks.index(indexed));
+    await writer.putBytes(index, await gzipAsync(Buffer.from(JSON.stringify(await chunks.index(indexed)))));
   }
   return {
     path: planned.path,

@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import path from "node:path/posix";
 import type { TarHeader } from "../archive/tar-rewrite.js";
 import { CHUNKED_MIN_BYTES, type IndexedFile } from "../chunks/chunk-index.js";
-import { sameStored, type StoredChunk } from "../chunks/chunk-store.js";
+import type { ChunkRef } from "../chunks/chunk-store.js";
 import { execInContainer } from "../docker/exec.js";
 
 /**
@@ -14,7 +14,8 @@ export type ArchivePiece = { kind: "entry"; header: TarHeader } | { kind: "read"
 
 /**
  * Runs inside the container (online mode has python3): every directory under ROOT with its stat and
- * children, and the stat of every regular file of CHUNKED_MIN bytes or more and of the live databases.
+ * children, and the stat of every regular file of CHUNKED_MIN bytes or more (format 3: every file with
+ * content) and of the live databases.
  * Names that are not UTF-8 cannot be asked for by name through the engine: then it prints null.
  */
 const LIST_SCRIPT = String.raw`
@@ -97,7 +98,8 @@ export async function planReads(
   root: string,
   databases: string[],
   previous: Map<string, IndexedFile>,
-  stored: Map<string, StoredChunk>,
+  /** Whether a chunk is still stored as a reference names it. */
+  holds: (ref: ChunkRef) => boolean,
 ): Promise<ReadPlan> {
   const whole = wholeRead(root);
   const inside = databases.filter((d) => d.startsWith(`${root}/`));
@@ -142,7 +144,7 @@ export async function planReads(
       before.stat.mtimeNs === file.mtimeNs &&
       before.stat.ctimeNs === file.ctimeNs &&
       before.stat.ino === file.ino &&
-      before.chunks.every((c) => sameStored(stored.get(c.id), c));
+      before.chunks.every(holds);
     if (same && before && !racy) {
       plan.reuse.set(nameOf(file.path), before);
       reused.set(file.path, file);

@@ -9,11 +9,25 @@ import { createEntryPolicy } from "../archive/entry-policy.js";
 import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { writeArchive } from "../docker/archive.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
+import { ChunkStore } from "../chunks/chunk-store.js";
 import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import type { Store } from "../store/store.js";
 import { Stages } from "../util/settle.js";
+
+const chunkStores = new WeakMap<Manifest, ChunkStore>();
+
+/** The snapshot's chunk store, one per manifest: its pack index is read once for all its paths. */
+export function snapshotChunks(store: Store, manifest: Manifest): { chunks?: ChunkStore } {
+  if (!manifest.chunkStore) return {};
+  let chunks = chunkStores.get(manifest);
+  if (!chunks || chunks.store !== store) {
+    chunks = new ChunkStore(store, manifest.chunkStore.prefix);
+    chunkStores.set(manifest, chunks);
+  }
+  return { chunks };
+}
 
 /**
  * Streams one archive of a snapshot into a container: store → gunzip → entry check → chunked files
@@ -23,7 +37,7 @@ import { Stages } from "../util/settle.js";
  * compared at the end.
  */
 export async function restorePath(
-  ctx: { docker: Docker; store: Store; signal: AbortSignal; onBytes?: (n: number) => void },
+  ctx: { docker: Docker; store: Store; signal: AbortSignal; onBytes?: (n: number) => void; chunks?: ChunkStore },
   manifest: Manifest,
   record: PathRecord,
   containerId: string,
@@ -38,7 +52,7 @@ export async function restorePath(
   // Every header sent to the engine is rebuilt by the same rules verify applied (see entry-policy.ts).
   const admit = createEntryPolicy(path.basename(record.path), record.type);
   const parent = path.dirname(record.path);
-  const expander = await openChunkExpander(ctx.store, manifest, record, signal, ctx.onBytes);
+  const expander = await openChunkExpander(ctx.store, manifest, record, signal, ctx.onBytes, ctx.chunks);
   const skipped = new Set<string>();
   const onEntry = async (header: TarHeader): Promise<EntryAction> => {
     const full = expander?.entry(header);

@@ -11,6 +11,7 @@ import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { createEntryPolicy } from "../archive/entry-policy.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
+import { ChunkStore } from "../chunks/chunk-store.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
@@ -53,6 +54,8 @@ export async function verifySnapshot(
     report.ok = false;
     report.problems.push(text);
   };
+  // One chunk store for the snapshot: its pack index is read once.
+  const chunks = manifest.chunkStore ? new ChunkStore(store, manifest.chunkStore.prefix) : undefined;
   const archives = new Map(manifest.paths.filter((p) => p.archive).map((p) => [p.archive as string, p]));
   for (const object of manifest.objects) {
     report.objects++;
@@ -64,7 +67,7 @@ export async function verifySnapshot(
     }
     if (stored.size !== object.size) problem(`${object.name} has ${stored.size} bytes, the manifest says ${object.size}`);
     try {
-      const result = await readObject(store, manifest, key, object, archives.get(object.name), counted, report);
+      const result = await readObject(store, manifest, key, object, archives.get(object.name), { ...counted, ...(chunks ? { chunks } : {}) }, report);
       report.bytes += result.bytes;
       if (result.sha256 !== object.sha256) problem(`${object.name} sha256 mismatch (content changed or corrupted)`);
       for (const p of result.problems) problem(`${object.name}: ${p}`);
@@ -89,25 +92,25 @@ async function readObject(
   key: string,
   object: ObjectRecord,
   record: PathRecord | undefined,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void; chunks?: ChunkStore },
   report: VerifyReport,
 ): Promise<{ sha256: string; bytes: number; problems: string[] }> {
   const hashing = new HashingStream();
   const counting = new CountingStream(options.onBytes);
   const streamOptions = options.signal ? { signal: options.signal } : {};
   if (!record) {
-    await pipeline(await store.get(key, options), counting, hashing, devNull(), streamOptions);
+    await pipeline(await store.get(key, options.signal ? { signal: options.signal } : {}), counting, hashing, devNull(), streamOptions);
     return { sha256: hashing.digest(), bytes: hashing.bytes, problems: [] };
   }
   const problems: string[] = [];
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "owui-verify-"));
   try {
     // Format 2: chunked files' content comes from their chunks, every one read and checked against its sha256.
-    const expander = await openChunkExpander(store, manifest, record, options.signal, options.onBytes);
+    const expander = await openChunkExpander(store, manifest, record, options.signal, options.onBytes, options.chunks);
     const extract = tar.extract();
     // Opened last, then piped with no await between: a source aborted before anyone listens would
     // emit an error nobody handles (and crash the process on Ctrl-C).
-    const source = await store.get(key, options);
+    const source = await store.get(key, options.signal ? { signal: options.signal } : {});
     // Iterated right after this starts, with no await between: extract drops entries nobody listens for.
     const feeding = pipeline(source, counting, hashing, createGunzip(), extract as unknown as NodeJS.WritableStream, streamOptions);
     feeding.catch(() => undefined);
