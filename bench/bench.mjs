@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench [-- <MB, default 1024>] [--no-s3] [--scale N, default 4]
+// npm run bench [-- <MB, default 1024>] [--no-s3] [--scale N, default 4] [--instance-mb MB, default 900]
+//                 [--only classic|instance]
 //
 // The baseline of seed 004 (stop Open WebUI, sqlite3 .backup, tar czf everything, start, upload) and
 // `owui-backup backup` side by side, on the same fixture container and the same local S3 server, with:
@@ -7,7 +8,8 @@
 // container (the write stall, or the downtime), bytes that reached the store, and the runner's peak RSS
 // (GNU time). Then a second backup with a few chat rows changed, and restore both ways. Last, owui-backup
 // alone at N× the size, to show its memory stays flat. Prints a table with the ratios ours/baseline and
-// writes the numbers as JSON to bench-results/.
+// writes the numbers as JSON to bench-results/. Then the Open WebUI-shaped instance with restic beside
+// it (bench/instance.mjs).
 // Needs: the fixture images (test/fixtures/build-images.sh), GNU time (apt-get install time), a built
 // runner (npm run build).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -19,12 +21,16 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import * as lib from "./lib.mjs";
+import { instanceBench } from "./instance.mjs";
 
 // The SDK's Node 20 support notice is not part of the results.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
-const sizeMb = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--scale") ?? 1024);
+const sizeMb = Number(args.find((a, i) => /^\d+$/.test(a) && !["--scale", "--instance-mb"].includes(args[i - 1])) ?? 1024);
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const instanceMb = args.includes("--instance-mb") ? Number(args[args.indexOf("--instance-mb") + 1]) : 900;
 const withS3 = !args.includes("--no-s3");
 // The memory run: owui-backup alone at this multiple of the size (--scale 1 skips it).
 const scale = args.includes("--scale") ? Number(args[args.indexOf("--scale") + 1]) : 4;
@@ -36,20 +42,9 @@ const name = `owui-bench-${process.pid}`;
 const volume = `${name}-data`;
 const BUCKET = "owui-bench";
 
-const docker = (...a) => execFileSync("docker", a, { encoding: "utf8", maxBuffer: 64 << 20 }).trim();
+const { docker, now, dirBytes, log } = lib;
 const py = (code, ...a) => docker("exec", name, "python3", "-c", code, ...a);
-const now = () => Date.now() / 1000;
-const dirBytes = (dir) => (fs.existsSync(dir) ? Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]) : 0);
-const log = (s) => process.stderr.write(`bench: ${s}\n`);
-
-async function waitHealthy(container = name) {
-  for (let i = 0; i < 240; i++) {
-    if (docker("inspect", "-f", "{{.State.Health.Status}}", container) === "healthy") return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("the fixture did not become healthy");
-}
-
+const waitHealthy = (container = name) => lib.waitHealthy(container);
 // ---- the data set: chats in a WAL webui.db, uploads, a chroma-like vector_db, an Ollama-like blob, odd names
 const GENERATE = String.raw`
 import os, sqlite3, sys, json, random
@@ -81,27 +76,8 @@ with open(f"{d}/models/blobs/sha256-" + "ab" * 32, "wb") as f:
     for _ in range(mb // 2): f.write(os.urandom(1 << 20))
 `;
 
-// ---- the write probe: a row every 10 ms; the longest gap between rows in a window is the stall
-const PROBE = String.raw`
-import sqlite3, time
-db = sqlite3.connect("/app/backend/data/webui.db", isolation_level=None, timeout=60)
-db.execute("PRAGMA busy_timeout=60000")
-db.execute("CREATE TABLE IF NOT EXISTS probe (t REAL)")
-while True:
-    db.execute("INSERT INTO probe (t) VALUES (?)", (time.time(),))
-    time.sleep(0.01)
-`;
-// The window's edges count as rows: a probe that could not write from the start (stopped container)
-// shows the whole downtime.
-const GAP = String.raw`
-import sqlite3, sys
-a, b = float(sys.argv[1]), float(sys.argv[2])
-db = sqlite3.connect("file:/app/backend/data/webui.db?mode=ro", uri=True, timeout=60)
-ts = [a] + [r[0] for r in db.execute("SELECT t FROM probe WHERE t > ? AND t < ? ORDER BY t", (a, b))] + [b]
-print(max(y - x for x, y in zip(ts, ts[1:])))
-`;
-const startProbe = () => docker("exec", "-d", name, "python3", "-c", PROBE);
-const longestGap = (a, b) => Number(py(GAP, String(a), String(b)));
+const startProbe = () => lib.startProbe(name);
+const longestGap = (a, b) => lib.longestGap(name, a, b);
 
 // ---- the local S3 server (s3rver) and its ceiling
 async function startS3() {
@@ -124,25 +100,12 @@ async function s3Ceiling(client) {
   return mb / (now() - t);
 }
 
-// ---- one timed run of the CLI, with its peak RSS
-function owui(argv, env) {
-  const timeFile = path.join(work, "time.txt");
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", timeFile, process.execPath, BIN, ...argv], { env: { ...process.env, ...env }, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`owui-backup ${argv.join(" ")} failed: ${r.stderr.trim().split("\n").at(-1)}`);
-  const [wall, kb] = fs.readFileSync(timeFile, "utf8").trim().split(/\s+/).map(Number);
-  return { wall, rssMb: kb / 1024 };
-}
+const owui = (argv, env) => lib.owui(argv, env, work);
 
 // ---- seed 004's pipeline: stop, sqlite3 .backup, tar czf, start, upload
-const ARCHIVE = String.raw`python3 -c 'import sqlite3; s = sqlite3.connect("/data/webui.db"); d = sqlite3.connect("/out/webui-backup.db"); s.backup(d)' && tar czf /out/complete.tar.gz -C /data . -C /out webui-backup.db`;
 async function baselineBackup(outDir, s3) {
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
   const t0 = now();
-  docker("stop", "-t", "30", name);
-  docker("run", "--rm", "--network", "none", "-v", `${volume}:/data`, "-v", `${outDir}:/out`, "--entrypoint", "sh", IMAGE, "-c", ARCHIVE);
-  docker("start", name);
-  await waitHealthy();
+  await lib.baselineArchive({ container: name, volume, image: IMAGE, outDir });
   startProbe();
   const up = now();
   const file = path.join(outDir, "complete.tar.gz");
@@ -157,17 +120,20 @@ async function baselineRestore(outDir, s3) {
     const got = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "baseline/complete_archive.tar.gz" }));
     await new Promise((resolve, reject) => got.Body.pipe(fs.createWriteStream(file)).on("finish", resolve).on("error", reject));
   }
-  docker("stop", "-t", "30", name);
-  docker("run", "--rm", "--network", "none", "--volumes-from", name, "-v", `${outDir}:/out:ro`, "--entrypoint", "sh", IMAGE, "-c",
-    "find /app/backend/data -mindepth 1 -delete && tar xzf /out/complete.tar.gz -C /app/backend/data --exclude=webui-backup.db");
-  docker("start", name);
-  await waitHealthy();
+  await lib.baselineUnpack({ container: name, image: IMAGE, outDir });
   startProbe();
   return { wall: now() - t0 };
 }
 
 async function main() {
   if (!fs.existsSync("/usr/bin/time")) throw new Error("GNU time is needed: apt-get install time");
+  if (only === "instance") {
+    try {
+      return await instanceBench({ sizeMb: instanceMb, work });
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
   const s3 = withS3 ? await startS3() : undefined;
   try {
     docker("run", "-d", "--name", name, "--network", "none", "-v", `${volume}:/app/backend/data`, "-e", "FIXTURE_WRITE_MS=100", IMAGE);
@@ -233,6 +199,8 @@ async function main() {
     if (s3) results.s3CeilingMBps = await s3Ceiling(s3.client);
     if (scale > 1) results.scaled = await scaledRun();
     report(results);
+    if (only !== "classic") results.instance = await instanceBench({ sizeMb: instanceMb, work });
+    writeResults(results);
   } finally {
     spawnSync("docker", ["rm", "-f", "-v", name], { stdio: "ignore" });
     spawnSync("docker", ["volume", "rm", "-f", volume], { stdio: "ignore" });
@@ -276,8 +244,7 @@ function report(r) {
     rows.push([`${kind}: owui-backup restore (verify, restore)`, run.ours.restoreS.toFixed(1), "", "", run.ours.restoreRssMb.toFixed(0), ratio(run.ours.restoreS, run.baseline.restoreS)]);
     rows.push([`${kind}: owui-backup restore + safety snapshot`, run.ours.restoreWithSafetyS.toFixed(1), "", "", "", ratio(run.ours.restoreWithSafetyS, run.baseline.restoreS)]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  for (const row of rows) process.stdout.write(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd() + "\n");
+  lib.printTable(rows);
   if (r.s3CeilingMBps) process.stdout.write(`local S3 server ceiling: ${r.s3CeilingMBps.toFixed(0)} MB/s (256 MB of random bytes, 8 MiB parts × 2)\n`);
   if (r.scaled) {
     const x = r.scaled;
@@ -287,6 +254,9 @@ function report(r) {
         `${mb(x.storedBytes)} MB stored\n`,
     );
   }
+}
+
+function writeResults(r) {
   const dir = path.join(root, "bench-results");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);

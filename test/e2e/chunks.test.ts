@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli } from "../helpers/cli.js";
@@ -38,12 +40,13 @@ interface Summary {
   sizeBytes: number;
   newBytes: number;
 }
+/** Chunks stored on their own and packs (not the pack index, whose objects differ between stores). */
 const chunkFiles = (store: string) => {
   const dir = path.join(store, "chunks");
-  return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}(\.gz)?$/.test(f)) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}(\.gz|\.zst|\.pack)?$/.test(f)) : [];
 };
 
-describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", () => {
+describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 3)", () => {
   let fixture: Fixture;
   let list: () => Promise<Summary[]>;
 
@@ -63,7 +66,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     expect(second.code, second.stderr).toBe(0);
     const [latest, earlier] = await list();
     const manifest = JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", latest!.id, "manifest.json"), "utf8"));
-    expect(manifest.format).toBe(2);
+    expect(manifest.format).toBe(3);
     expect(manifest.chunkStore).toMatchObject({ prefix: `chunks/${fixture.name}/`, chunkSize: 1 << 20 });
     // ~19 MB referenced; the first run wrote all of it, the second the changed database pages' chunks.
     expect(earlier!.newBytes).toBeGreaterThan(13 << 20);
@@ -124,7 +127,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
 
   it("verify names a damaged chunk, and restore refuses the snapshot and changes nothing", async () => {
     const [latest] = await list();
-    const model = chunkFiles(fixture.store).find((f) => !f.endsWith(".gz"))!;
+    const model = chunkFiles(fixture.store).find((f) => /[0-9a-f]$/.test(f))!;
     const file = path.join(fixture.store, "chunks", model);
     const original = fs.readFileSync(file);
     const damaged = Buffer.from(original);
@@ -159,7 +162,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
 
     // The copy gets damaged: one chunk lost, one with a flipped bit (both snapshots share them).
-    const [lost, flipped] = chunkFiles(target).filter((f) => !f.endsWith(".gz"));
+    const [lost, flipped] = chunkFiles(target).filter((f) => /[0-9a-f]$/.test(f));
     fs.rmSync(path.join(target, "chunks", lost!));
     const bytes = fs.readFileSync(path.join(target, "chunks", flipped!));
     bytes[10]! ^= 0x01;
@@ -211,9 +214,10 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     };
     await takes(); // records the stats
     const quiet = await takes();
-    // The model blob and the text upload: not hashed or stored again, both referenced. The blob has a
-    // second name (a hard link), so the path is read whole and their bytes are drained.
-    expect(dataRecord(quiet).unchanged).toBe(2);
+    // The model blob, the two uploads and the database (not even copied): not hashed or stored again,
+    // all referenced. The blob has a second name (a hard link), so the path is read whole and their
+    // bytes are drained.
+    expect(dataRecord(quiet).unchanged).toBe(4);
     expect(manifestOf(quiet).chunkStore.newChunks).toBeLessThanOrEqual(2);
 
     // Without hard links the reads go around them: same outcome, and the files are not read at all.
@@ -221,7 +225,7 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     await new Promise((resolve) => setTimeout(resolve, 2100));
     await takes();
     const around = await takes();
-    expect(dataRecord(around).unchanged).toBe(2);
+    expect(dataRecord(around).unchanged).toBe(4);
 
     // Same size, same mtime, new bytes: only the ctime (and the content) tell.
     py(
@@ -232,11 +236,109 @@ describe.skipIf(requireDockerOrSkip())("content-addressed chunks (format 2)", ()
     // Past the 2 s in which a fresh change is never trusted: from here only the ctime can tell.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const rewritten = await takes();
-    expect(dataRecord(rewritten).unchanged).toBe(1);
+    expect(dataRecord(rewritten).unchanged).toBe(3);
     py(fixture.name, `import os; os.remove("/app/backend/data/models/blobs/sha256-model")`);
     const restore = await runCli(["restore", rewritten, "--yes", "--no-safety-snapshot"], fixture.env);
     expect(restore.code, restore.stderr).toBe(0);
     expect(tree(fixture.name, "/app/backend/data")["data/models/blobs/sha256-model"]).toEqual(expected);
+  });
+});
+
+/** 200 small uploads and a DELETE-mode database with an Alembic revision, as Open WebUI keeps them. */
+const POPULATE_SMALL = String.raw`
+import os, random, sqlite3, uuid
+d = "/app/backend/data"
+rnd = random.Random(3)
+os.makedirs(f"{d}/uploads", exist_ok=True)
+for i in range(200):
+    with open(f"{d}/uploads/{uuid.UUID(int=rnd.getrandbits(128))}_doc{i}.md", "wb") as f:
+        f.write(rnd.randbytes(rnd.randint(1000, 50000)) if i % 2 else (b"words of a note %d " % i) * rnd.randint(50, 3000))
+db = sqlite3.connect(f"{d}/webui.db", isolation_level=None)
+db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+db.execute("INSERT INTO alembic_version VALUES ('3781e22d8b01')")
+db.execute("CREATE TABLE chat (id VARCHAR(255) PRIMARY KEY, title TEXT, chat TEXT)")
+db.executemany("INSERT INTO chat VALUES (?, ?, ?)", [(str(uuid.UUID(int=rnd.getrandbits(128))), f"chat {i}", "x" * rnd.randint(200, 4000)) for i in range(3000)])
+db.close()
+`;
+
+describe.skipIf(requireDockerOrSkip())("format 3: every file deduplicated, databases not copied when unchanged", () => {
+  let fixture: Fixture;
+  const manifestOf = (id: string) => JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8"));
+  const indexOf = (id: string) => {
+    const record = manifestOf(id).paths.find((p: { path: string }) => p.path === "/app/backend/data");
+    return JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(fixture.store, "snapshots", id, record.index))).toString()) as {
+      files: { name: string; size: number; chunks: { id: string; packed?: boolean }[]; source?: string }[];
+    };
+  };
+  const backUp = async () => {
+    const result = await runCli(["backup", "--log-level", "debug"], fixture.env);
+    expect(result.code, result.stderr).toBe(0);
+    return { id: lastLine(result.stdout), stderr: result.stderr };
+  };
+  beforeAll(async () => {
+    fixture = await startFixture({ writeMs: 0 });
+    py(fixture.name, POPULATE_SMALL);
+  });
+  afterAll(() => fixture && removeFixture(fixture));
+
+  it("small files go into a few packs; an unchanged second backup reads no file, copies no database and stores no chunk", async () => {
+    // Files changed in the last 2 s record no stat: let the fresh data settle first.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const first = await backUp();
+    const packs = fs.readdirSync(path.join(fixture.store, "chunks", fixture.name, "packs"), { recursive: true }).filter((f) => String(f).endsWith(".pack"));
+    expect(packs.length).toBeGreaterThan(0);
+    expect(packs.length).toBeLessThan(10);
+    const db = indexOf(first.id).files.find((f) => f.name === "data/webui.db")!;
+    expect(db.source).toBeDefined(); // the database had settled: its stat is recorded with the copy
+    expect(db.chunks.length).toBe(Math.ceil(db.size / 65536));
+    expect(manifestOf(first.id).database).toMatchObject({ path: "/app/backend/data/webui.db", alembicRevision: "3781e22d8b01" });
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const second = await backUp();
+    expect(second.stderr).toMatch(/webui\.db unchanged since the last snapshot: not copied/);
+    const manifest = manifestOf(second.id);
+    expect(manifest.chunkStore).toMatchObject({ newChunks: 0, newBytes: 0 });
+    const record = manifest.paths.find((p: { path: string }) => p.path === "/app/backend/data");
+    expect(record.unchanged).toBe(indexOf(second.id).files.length);
+    expect(indexOf(second.id).files.find((f) => f.name === "data/webui.db")).toEqual(db);
+    // What Open WebUI's database said is carried over from the snapshot it was not copied again since.
+    expect(manifest.database).toEqual(manifestOf(first.id).database);
+    const verify = await runCli(["verify", second.id], fixture.env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+
+  it("after a churn the next backup stores only what changed, and restoring the snapshot before it puts every file back", async () => {
+    const [before] = JSON.parse((await runCli(["list", "--json"], fixture.env)).stdout) as Summary[];
+    const expected = tree(fixture.name, "/app/backend/data");
+    py(
+      fixture.name,
+      String.raw`
+import os, sqlite3
+d = "/app/backend/data/uploads"
+names = sorted(os.listdir(d))
+os.remove(os.path.join(d, names[0]))
+with open(os.path.join(d, names[1]), "ab") as f: f.write(b"appended")
+for i in range(2):
+    with open(os.path.join(d, "new-%d.md" % i), "wb") as f: f.write(os.urandom(30000))
+db = sqlite3.connect("/app/backend/data/webui.db")
+db.execute("UPDATE chat SET title = 'edited' WHERE rowid IN (7, 2900)")
+db.commit()
+`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const churn = await backUp();
+    const manifest = manifestOf(churn.id);
+    // Three changed or new uploads and a few database pages, nothing else.
+    expect(manifest.chunkStore.newChunks).toBeLessThanOrEqual(3 + 6);
+    expect(manifest.chunkStore.newBytes).toBeLessThan(200_000);
+    const restore = await runCli(["restore", before!.id, "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    const restored = tree(fixture.name, "/app/backend/data");
+    expect({ ...restored, data: { ...restored.data!, mtime: 0 } }).toEqual({ ...expected, data: { ...expected.data!, mtime: 0 } });
+    // With Python alone, packs and zstd included.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "owui-manual-"));
+    execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, churn.id, out], { stdio: "pipe" });
+    expect(fs.readFileSync(path.join(out, "data/uploads/new-1.md")).length).toBe(30000);
   });
 });
 
@@ -261,6 +363,39 @@ describe.skipIf(requireDockerOrSkip())("snapshots of older formats", () => {
     expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-1 chat %'").fetchone()[0])`)).toBe("300");
     expect(docker("exec", fixture.name, "readlink", "/app/backend/data/latest.txt")).toBe("uploads/small.txt");
     expect(lastLine(restore.stdout + restore.stderr)).not.toMatch(/error/);
+  });
+});
+
+describe.skipIf(requireDockerOrSkip())("a format-2 snapshot", () => {
+  let fixture: Fixture;
+  beforeAll(async () => {
+    fixture = await startFixture({ writeMs: 0 });
+    fs.cpSync(path.join(root, "test/fixtures/format-2/store"), fixture.store, { recursive: true });
+  });
+  afterAll(() => fixture && removeFixture(fixture));
+
+  it("written by the release before format 3 verifies, restores, and is copied and read by hand", async () => {
+    const id = fs.readdirSync(path.join(fixture.store, "snapshots"))[0]!;
+    const manifest = JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8"));
+    expect(manifest.format).toBe(2);
+    expect(manifest.chunkStore).toBeDefined();
+    const verify = await runCli(["verify", id], fixture.env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const restore = await runCli(["restore", id, "--yes", "--no-safety-snapshot"], fixture.env);
+    expect(restore.code, restore.stderr).toBe(0);
+    const expected = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/format-2/expected.json"), "utf8")) as Record<string, string>;
+    const files = tree(fixture.name, "/app/backend/data");
+    for (const [name, sha256] of Object.entries(expected)) expect(files[`data/${name}`]?.sha256, name).toBe(sha256);
+    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-2 chat %'").fetchone()[0])`)).toBe("300");
+    // A copy carries its chunks; the copy verifies on its own.
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "owui-copy-f2-"));
+    expect((await runCli(["copy", id, "--to", target], fixture.env)).code).toBe(0);
+    expect((await runCli(["verify", id], { ...fixture.env, OWUI_BACKUP_STORE: target })).code).toBe(0);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "owui-manual-f2-"));
+    execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, id, out], { stdio: "pipe" });
+    for (const [name, sha256] of Object.entries(expected)) {
+      expect(createHash("sha256").update(fs.readFileSync(path.join(out, "data", name))).digest("hex"), name).toBe(sha256);
+    }
   });
 });
 

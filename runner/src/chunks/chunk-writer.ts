@@ -171,6 +171,11 @@ export class ChunkWriter {
   async flush(): Promise<void> {
     while (this.staging.size > 0) await Promise.allSettled([...this.staging]);
     if (this.failure === undefined) await this.writePack().catch((err: unknown) => (this.failure ??= err));
+    else {
+      // Its chunks' jobs wait for it: they fail with the run.
+      this.open?.done(this.failure);
+      this.open = undefined;
+    }
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     this.throwIfFailed();
   }

@@ -6,7 +6,7 @@ import { FailureError, oneLine, wrap } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { ChunkStore } from "../chunks/chunk-store.js";
 import { ChunkWriter, chunkStoreRecord } from "../chunks/chunk-writer.js";
-import { previousFiles } from "../chunks/previous-files.js";
+import { previousDatabaseSources, previousFiles } from "../chunks/previous-files.js";
 import type { IndexedFile } from "../chunks/chunk-index.js";
 import { MANIFEST_FORMAT, newBytesOf, type Manifest, type PathRecord, type Trigger } from "../snapshot/manifest.js";
 import { SnapshotWriter } from "../snapshot/writer.js";
@@ -120,7 +120,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), await chunkStore.packIndex(ctx.signal), {
       ...(config.compressionLevel !== undefined ? { level: config.compressionLevel } : {}),
       signal: ctx.signal,
-      knownSizes: storedSizes(previous),
+      knownSizes: storedSizes(previous.byPath),
       onDamaged: (key, why) => log.warn({ key }, `chunk ${key} in the store is damaged (${why}); writing it again`),
     });
     // Until the manifest is written, a failure takes back the chunks this run added.
@@ -154,15 +154,20 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
         },
       };
     } else if (consistency === "online") {
-      const staged = await stageSqliteCopies(docker, info.Id, present.map((p) => p.path), lockHolder, store.identity);
+      const unchangedIf = previousDatabaseSources(previous, (ref) => chunks.holds(ref));
+      const staged = await stageSqliteCopies(docker, info.Id, present.map((p) => p.path), lockHolder, store.identity, unchangedIf);
       if (staged.deadLeftovers.length > 0) log.info(`removing ${staged.deadLeftovers.length} staged database copies left by runs that were killed`);
       releaseContainer.push(
         cleanup.defer("remove the staged database copies", () => removeStaging(docker, info.Id, [staged.staging, ...staged.deadLeftovers])),
       );
-      for (const [path, copy] of staged.copies) log.debug({ path, bytes: copy.size, ms: copy.ms }, `online copy of ${path}`);
+      for (const [path, copy] of staged.copies) {
+        log.debug({ path, bytes: copy.size, ms: copy.ms }, copy.unchanged ? `${path} unchanged since the last snapshot: not copied` : `online copy of ${path}`);
+      }
       // Open WebUI's own database: the one with an Alembic revision (webui.db first, should there be more).
       const openWebui = [...staged.copies].sort(([a], [b]) => Number(b.endsWith("/webui.db")) - Number(a.endsWith("/webui.db"))).find(([, c]) => c.alembic);
       if (openWebui) database = { path: openWebui[0], alembicRevision: openWebui[1].alembic, ...(openWebui[1].rows ? { rows: openWebui[1].rows } : {}) };
+      // Not copied: what the last snapshot read from it still holds.
+      else if (previous.database && staged.copies.get(previous.database.path)?.unchanged) database = previous.database;
       handling = { kind: "staged", copies: staged.copies };
     }
 
@@ -182,7 +187,7 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
             signal: ctx.signal,
             compressionLevel: config.compressionLevel,
             chunks,
-            previous: previous.get(p.path) ?? new Map(),
+            previous: previous.byPath.get(p.path) ?? new Map(),
             onBytes: progress.add,
           },
           writer,

@@ -28,6 +28,7 @@ import type { SnapshotWriter } from "../snapshot/writer.js";
 import { snapshotObjects } from "../store/layout.js";
 import { Stages } from "../util/settle.js";
 import type { PlannedPath } from "./plan-paths.js";
+import type { StagedCopy } from "./sqlite-online.js";
 import { planReads, wholeRead, type ArchivePiece, type ReadPlan } from "./plan-reads.js";
 
 const gzipAsync = promisify(gzip);
@@ -37,7 +38,7 @@ export type SqliteHandling =
   /** Nothing writes (container stopped or frozen): archive files as they are, -wal included. */
   | { kind: "as-is" }
   /** Online mode: swap each live database for its copy made by SQLite's backup API. */
-  | { kind: "staged"; copies: Map<string, { staged: string; size: number }> }
+  | { kind: "staged"; copies: Map<string, StagedCopy> }
   /** Pause mode: read the databases (and their journals) last, with the container paused for just that. */
   | { kind: "paused-read"; pause: () => Promise<() => Promise<void>> };
 
@@ -76,6 +77,17 @@ export async function archivePath(
     handling.kind === "staged" && planned.type === "directory" && ctx.chunks
       ? await planReads(ctx.docker, ctx.containerId, planned.path, [...handling.copies.keys()], ctx.previous ?? new Map(), (ref) => chunks?.holds(ref) ?? false)
       : wholeRead(planned.path);
+  // Databases whose files did not change since the last snapshot were not copied: its chunks are reused.
+  const sources = new Map<string, string>();
+  if (handling.kind === "staged") {
+    for (const [live, copy] of handling.copies) {
+      const name = path.relative(parent, live);
+      if (name.startsWith("..")) continue;
+      if (copy.source) sources.set(name, copy.source);
+      const previous = ctx.previous?.get(name);
+      if (copy.unchanged && previous) plan.reuse.set(name, previous);
+    }
+  }
   const hooks = hooksFor(handling, { ...ctx, signal }, parent, sqlite, plan.leftOut);
   hooks.admit = admitFor(ctx, planned);
   const indexed: IndexedFile[] = [];
@@ -99,7 +111,8 @@ export async function archivePath(
           const database = isSqliteHeader(head) || databaseOfSidecar(header.name.replace(/\/+$/, "")) !== undefined;
           const file = await chunks.addFile(header.name, header.size ?? 0, prepend(read, content), database ? DATABASE_CHUNK_BYTES : CHUNK_BYTES);
           const stat = plan.stats.get(header.name);
-          indexed.push(stat ? { ...file, stat } : file);
+          const source = sources.get(header.name);
+          indexed.push({ ...file, ...(stat ? { stat } : {}), ...(source ? { source } : {}) });
         }
         return placeholderHeader(header);
       },
@@ -193,7 +206,7 @@ function hooksFor(handling: SqliteHandling, ctx: ArchiveContext, parent: string,
 }
 
 function stagedHooks(
-  copies: Map<string, { staged: string; size: number }>,
+  copies: Map<string, StagedCopy>,
   ctx: ArchiveContext,
   containerPath: (name: string) => string,
   sqlite: string[],
@@ -224,7 +237,14 @@ function stagedHooks(
     trailer: async function* (): AsyncIterable<AppendedEntry> {
       for (const header of databases) {
         const live = containerPath(header.name);
-        const copy = copies.get(live) as { staged: string; size: number };
+        const copy = copies.get(live) as StagedCopy;
+        const previous = copy.unchanged ? ctx.previous?.get(header.name) : undefined;
+        if (previous) {
+          // Not copied: the last snapshot's chunks stand for it (see archivePath).
+          yield { header: { ...header, size: previous.size } };
+          continue;
+        }
+        if (copy.unchanged) throw new Error(`${live} was not copied, but the last snapshot does not list it`);
         const staged = await openFileEntry(ctx.docker, ctx.containerId, copy.staged, ctx.signal);
         if (!staged) throw new Error(`the consistent copy of ${live} vanished from ${copy.staged}`);
         // The live entry's name, mode, owner and time; the copy's content.

@@ -8,7 +8,8 @@ import { isDeadOwner, type Owner } from "../util/owner.js";
  * Runs inside the container (Open WebUI's image has python3 and sqlite3): finds SQLite databases under
  * the given paths by their header, and copies each with SQLite's online backup API into a private
  * staging directory. The backup API copies a consistent snapshot while the application keeps writing
- * (in WAL mode writers are not even blocked). Each staging directory names the run that made it
+ * (in WAL mode writers are not even blocked). A database whose file and journals have the stat the
+ * last snapshot recorded is not copied at all. Each staging directory names the run that made it
  * (owner.json); leftovers of runs killed outright are removed first when they belong to this store
  * (this run holds its lock, so their run is over) or are older than 6 hours, and reported otherwise.
  */
@@ -18,6 +19,7 @@ MAGIC = b"SQLite format 3\x00"
 SIDECARS = ("-wal", "-shm", "-journal")
 KEY_TABLES = ("user", "auth", "chat", "message", "file", "knowledge", "knowledge_file", "prompt", "model", "tool", "function", "folder", "memory", "config")
 mine = json.loads(sys.argv[1])
+previous = json.loads(sys.argv[2])
 tmp = tempfile.gettempdir()
 leftovers = []
 for n in sorted(os.listdir(tmp)):
@@ -57,13 +59,32 @@ def find(roots):
                     continue
                 if is_db(p):
                     yield p
+def fingerprint(p):
+    # The database and its journals as they lie; "settled" when none changed in the last 2 s (a change
+    # within a timestamp's resolution could not be told apart later).
+    out, now = [], time.time_ns()
+    for s in ("", "-wal", "-journal"):
+        try:
+            st = os.stat(p + s)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        if now - st.st_mtime_ns < 2_000_000_000 or now - st.st_ctime_ns < 2_000_000_000:
+            return None
+        out.append([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    return json.dumps(out)
 staging = tempfile.mkdtemp(prefix="owui-backup-")
 with open(os.path.join(staging, "owner.json"), "w") as f:
     json.dump(mine, f)
 copies = []
 src = None
 try:
-    for i, src in enumerate(find(sys.argv[2:])):
+    for i, src in enumerate(find(sys.argv[3:])):
+        # Taken before the copy: a write during it changes the files, and the next backup copies again.
+        source = fingerprint(src)
+        if source is not None and previous.get(src) == source:
+            copies.append({"path": src, "unchanged": True, "source": source, "staged": "", "size": 0, "ms": 0})
+            continue
         dst = os.path.join(staging, "%d.sqlite" % i)
         t0 = time.time()
         s = sqlite3.connect(src, timeout=60)
@@ -74,6 +95,8 @@ try:
         finally:
             s.close()
         copy = {"path": src, "staged": dst, "size": os.path.getsize(dst), "ms": int((time.time() - t0) * 1000)}
+        if source is not None:
+            copy["source"] = source
         # Open WebUI's schema revision and row counts, read from the consistent copy (cheap SQL).
         d = sqlite3.connect(dst)
         try:
@@ -101,6 +124,13 @@ for p in sys.argv[1:]:
 
 /** A consistent copy of a live database, and what it says about Open WebUI's schema when it is Open WebUI's. */
 export interface StagedCopy {
+  /**
+   * The database and its -wal and -journal have the stat the last snapshot recorded (`previous`): not
+   * copied; its chunks are the last snapshot's. `staged` is empty then.
+   */
+  unchanged?: boolean;
+  /** The stat of the database and its journals before the copy, when none had changed within 2 s. */
+  source?: string;
   staged: string;
   size: number;
   ms: number;
@@ -124,9 +154,17 @@ interface StagingOwner extends Owner {
   store: string;
 }
 
-export async function stageSqliteCopies(docker: Docker, container: string, roots: string[], owner: Owner, storeIdentity: string): Promise<StagedCopies> {
+export async function stageSqliteCopies(
+  docker: Docker,
+  container: string,
+  roots: string[],
+  owner: Owner,
+  storeIdentity: string,
+  /** Container path → the `source` the last snapshot recorded, for databases whose chunks are all still stored. */
+  previous: ReadonlyMap<string, string> = new Map(),
+): Promise<StagedCopies> {
   const mine: StagingOwner = { ...owner, store: createHash("sha256").update(storeIdentity).digest("hex").slice(0, 16) };
-  const result = await execInContainer(docker, container, ["python3", "-c", STAGE_SCRIPT, JSON.stringify(mine), ...roots]);
+  const result = await execInContainer(docker, container, ["python3", "-c", STAGE_SCRIPT, JSON.stringify(mine), JSON.stringify(Object.fromEntries(previous)), ...roots]);
   if (result.exitCode !== 0) {
     throw new FailureError(
       `online SQLite backup inside the container failed: ${result.stderr.trim().split("\n").pop()}; try --mode pause`,
