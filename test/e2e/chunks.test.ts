@@ -340,6 +340,34 @@ db.commit()
     execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, churn.id, out], { stdio: "pipe" });
     expect(fs.readFileSync(path.join(out, "data/uploads/new-1.md")).length).toBe(30000);
   });
+  it("prune deletes a pack once none of its chunks is referenced, and the pack index follows", async () => {
+    const packsNow = () =>
+      new Set(fs.readdirSync(path.join(fixture.store, "chunks", fixture.name, "packs"), { recursive: true }).map(String).filter((f) => f.endsWith(".pack")));
+    const [churn] = JSON.parse((await runCli(["list", "--json"], fixture.env)).stdout) as Summary[];
+    const before = packsNow();
+    // The container holds the state from before the churn again (the last test restored it): a backup
+    // of it finds every chunk stored, and the churn's pack is left to the churn's snapshot alone.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await backUp();
+    expect([...packsNow()].filter((p) => !before.has(p))).toEqual([]);
+    const churnPacks = [...before].filter((p) => fs.statSync(path.join(fixture.store, "chunks", fixture.name, "packs", p)).mtimeMs >= Date.parse(manifestOf(churn!.id).startedAt));
+    expect(churnPacks.length).toBeGreaterThan(0);
+    const prune = await runCli(["prune", "--yes", "--keep-last", "1"], fixture.env);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stdout).toMatch(/removed \d+ unused chunks/);
+    const after = packsNow();
+    for (const pack of churnPacks) expect(after.has(pack), pack).toBe(false);
+    expect(after.size).toBe(before.size - churnPacks.length);
+    // Every pack the index lists is there, and every pack there is listed.
+    const listed = new Set<string>();
+    for (const f of fs.readdirSync(path.join(fixture.store, "chunks", fixture.name, "index"))) {
+      const index = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(fixture.store, "chunks", fixture.name, "index", f))).toString()) as { packs: { id: string }[] };
+      for (const pack of index.packs) listed.add(`${pack.id.slice(0, 2)}/${pack.id}.pack`);
+    }
+    expect([...listed].sort()).toEqual([...after].sort());
+    const verify = await runCli(["verify", "--all"], fixture.env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
 });
 
 describe.skipIf(requireDockerOrSkip())("snapshots of older formats", () => {

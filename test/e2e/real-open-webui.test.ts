@@ -4,8 +4,10 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { crc32, deflateSync, gunzipSync } from "node:zlib";
+import { crc32, deflateSync, gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { ChunkStore, type ChunkRef } from "../../runner/src/chunks/chunk-store.js";
+import { LocalStore } from "../../runner/src/store/local/local-store.js";
 import { requireDockerOrSkip } from "../docker-available.js";
 import { lastLine, runCli, startCli } from "../helpers/cli.js";
 import { docker, inspect, waitFor } from "./fixture.js";
@@ -171,7 +173,7 @@ function liveClient(api: OpenWebUi, token: string) {
  * checksum of it recomputed. Every checksum then agrees; only what the rows say is wrong. Returns
  * what puts the snapshot back as it was.
  */
-function dropRowsInSnapshot(store: string, id: string, table: string, count: number): () => void {
+async function dropRowsInSnapshot(store: string, id: string, table: string, count: number): Promise<() => void> {
   const dir = path.join(store, "snapshots", id);
   const manifestFile = path.join(dir, "manifest.json");
   const original = fs.readFileSync(manifestFile);
@@ -179,16 +181,13 @@ function dropRowsInSnapshot(store: string, id: string, table: string, count: num
   const record = manifest.paths.find((p: { path: string }) => p.path === "/app/backend/data");
   const indexName = record.index as string;
   const originalIndex = fs.readFileSync(path.join(dir, indexName));
-  const index = JSON.parse(originalIndex.toString("utf8"));
+  const index = JSON.parse((indexName.endsWith(".gz") ? gunzipSync(originalIndex) : originalIndex).toString("utf8"));
   const file = index.files.find((f: { name: string }) => f.name.endsWith("webui.db"));
   if (!file) throw new Error("the snapshot holds no chunked webui.db");
   const chunkDir = path.join(store, manifest.chunkStore.prefix);
-  const plain = Buffer.concat(
-    file.chunks.map((c: { id: string; gzip: boolean }) => {
-      const stored = fs.readFileSync(path.join(chunkDir, c.id.slice(0, 2), `${c.id}${c.gzip ? ".gz" : ""}`));
-      return c.gzip ? gunzipSync(stored) : stored;
-    }),
-  );
+  // Read as any reader does (packed or alone, zstd, gzip or raw), each checked.
+  const chunks = new ChunkStore(new LocalStore(store), manifest.chunkStore.prefix);
+  const plain = Buffer.concat(await Promise.all(file.chunks.map((c: ChunkRef) => chunks.read(c))));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "owui-damage-"));
   try {
     const db = path.join(work, "webui.db");
@@ -210,7 +209,8 @@ c.commit(); c.close()`, db, table, String(count)]);
       file.chunks.push({ id: sha, size: piece.length, stored: piece.length, gzip: false });
     }
     delete file.stat;
-    const indexBytes = Buffer.from(JSON.stringify(index));
+    delete file.source;
+    const indexBytes = indexName.endsWith(".gz") ? gzipSync(JSON.stringify(index)) : Buffer.from(JSON.stringify(index));
     fs.writeFileSync(path.join(dir, indexName), indexBytes);
     const object = manifest.objects.find((o: { name: string }) => o.name === indexName);
     object.size = indexBytes.length;
@@ -313,7 +313,7 @@ for (const mode of ["WAL", "DELETE"] as const) {
     it("drill: rows missing where no checksum can tell (the recorded counts say more) fails naming the table; SIGTERM mid-drill leaves nothing", async () => {
       const id = lastLine((await runCli(["backup"], env)).stdout);
       const recorded = JSON.parse(fs.readFileSync(path.join(store, "snapshots", id, "manifest.json"), "utf8")).database.rows.chat as number;
-      const undo = dropRowsInSnapshot(store, id, "chat", 7);
+      const undo = await dropRowsInSnapshot(store, id, "chat", 7);
       onTestFinished(undo);
       // Nothing a checksum covers is wrong: verify passes.
       const verify = await runCli(["verify", id], env);

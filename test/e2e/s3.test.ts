@@ -90,14 +90,19 @@ describe.skipIf(requireDockerOrSkip())("S3 store end to end", () => {
         "env.json",
         "manifest.json",
         "app_backend_data.tar.gz",
-        "app_backend_data.index.json",
+        "app_backend_data.index.json.gz",
         "app_backend_static.tar.gz",
+        "app_backend_static.index.json.gz",
         "app_backend_.webui_secret_key.tar.gz",
+        "app_backend_.webui_secret_key.index.json.gz",
       ].sort(),
     );
     const chunks = await bucketKeys("main/chunks/");
     expect(chunks.length).toBeGreaterThan(0);
-    expect(chunks.every((k) => new RegExp(`^main/chunks/${fixture.name}/[0-9a-f]{2}/[0-9a-f]{64}(\\.gz)?$`).test(k)), chunks.join()).toBe(true);
+    // Chunks of their own, packs of small ones, and the pack index.
+    const chunkKey = new RegExp(`^main/chunks/${fixture.name}/([0-9a-f]{2}/[0-9a-f]{64}(\\.gz|\\.zst)?|packs/[0-9a-f]{2}/[0-9a-f]{64}\\.pack|index/[0-9a-f]{64}\\.json\\.gz)$`);
+    expect(chunks.every((k) => chunkKey.test(k)), chunks.join()).toBe(true);
+    expect(chunks.some((k) => k.endsWith(".pack"))).toBe(true);
     for (const key of [...keys, ...chunks]) {
       const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${s3.prefix}/${key}` }));
       const bytes = Buffer.from(await object.Body!.transformToByteArray());

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readChunkIndex } from "../chunks/chunk-reader.js";
 import { ChunkStore, sameStored, type ChunkRef } from "../chunks/chunk-store.js";
-import { writePackIndex, type PackRecord } from "../chunks/pack-index.js";
+import type { PackRecord } from "../chunks/pack-index.js";
 import { FailureError } from "../errors.js";
 import { readSmallObject, type Store } from "../store/store.js";
 import type { Manifest } from "./manifest.js";
@@ -16,7 +16,7 @@ export interface ChunkSync {
  * Makes the target hold every chunk the snapshot references: chunks of their own the target lacks
  * (or holds in another form) are copied one by one, each read and checked against its sha256 first;
  * packs holding packed chunks the target cannot find are copied whole (checked against the sha256
- * they are named by), and a pack index object listing them is written. With `verify`, every chunk
+ * they are named by), with the source's pack index objects that list them, byte for byte. With `verify`, every chunk
  * the target already has is read and checked too, and a damaged one copied again.
  */
 export async function syncChunks(
@@ -65,10 +65,17 @@ export async function syncChunks(
     result.bytes += bytes.length;
     options.onBytes?.(bytes.length);
   }
-  if (needed.size > 0) {
-    await writePackIndex(to, [...needed.values()], options.signal);
-    to.forgetPackIndex();
+  // The source's index objects that list them, byte for byte (a copy stays the same objects).
+  for (const [key, packs] of ours.objects) {
+    if (!packs.some((p) => needed.has(p)) || (await target.stat(key))) continue;
+    const bytes = await readSmallObject(source, key, { signal: options.signal });
+    if (createHash("sha256").update(bytes).digest("hex") !== from.indexIdOf(key)) {
+      throw new FailureError(`${key} in ${source.location} changed while it was copied; run the copy again`);
+    }
+    await target.put(key, bytes, { signal: options.signal, sha256: createHash("sha256").update(bytes).digest("base64") });
+    result.bytes += bytes.length;
   }
+  if (needed.size > 0) to.forgetPackIndex();
   return result;
 }
 
