@@ -9,6 +9,7 @@
 // database copy and no container to stop. Then a churn between backups (1 % of chats updated, 50 new
 // chats, 20 new uploads, one deleted), the restore of the snapshot before the churn into the churned
 // container, and a full restore into an empty volume.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,7 +49,7 @@ users = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in range(20)]
 db.execute("BEGIN")
 for u in users:
     db.execute("INSERT INTO user VALUES (?, ?, ?, 'user', '{}')", (u, text(2), u[:8] + "@example.com"))
-for i in range(int(20000 * f)):
+for i in range(int(6800 * f)):
     cid = str(uuid.UUID(int=rnd.getrandbits(128)))
     db.execute("INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, archived, pinned) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
                (cid, rnd.choice(users), text(5), chat_json(cid, rnd.randint(2, 24)), 1700000000 + i, 1700000000 + i))
@@ -111,6 +112,33 @@ db.execute("DELETE FROM file WHERE filename = ?", (gone,))
 db.execute("COMMIT")
 `;
 
+/**
+ * What the churn costs in new chunk bytes for webui.db at each chunk size (plain bytes of chunks the
+ * database after the churn has and the one before has not), plus the index entries (about 150 bytes
+ * each, before gzip): what DATABASE_CHUNK_BYTES was chosen by.
+ */
+function churnBytesByChunkSize(before, after) {
+  const a = fs.readFileSync(before);
+  const b = fs.readFileSync(after);
+  const out = {};
+  for (const kib of [16, 32, 64, 128, 256, 1024]) {
+    const size = kib * 1024;
+    const ids = (buf) => {
+      const set = new Set();
+      for (let at = 0; at < buf.length; at += size) set.add(createHash("sha256").update(buf.subarray(at, at + size)).digest("hex"));
+      return set;
+    };
+    const old = ids(a);
+    let fresh = 0;
+    for (let at = 0; at < b.length; at += size) {
+      const piece = b.subarray(at, at + size);
+      if (!old.has(createHash("sha256").update(piece).digest("hex"))) fresh += piece.length;
+    }
+    out[kib] = { newBytes: fresh, indexEntries: Math.ceil(b.length / size) };
+  }
+  return out;
+}
+
 /** One case (a journal mode) of the instance benchmark; returns its measurements. */
 export async function instanceCase({ sizeMb, journal, work }) {
   const name = `owui-instance-${journal}-${process.pid}`;
@@ -157,7 +185,11 @@ export async function instanceCase({ sizeMb, journal, work }) {
     r.resticUnchanged = { s: restic("backup", data).wall, bytes: dirBytes(repo) - before };
 
     log(`${journal}: churn, then re-backups …`);
+    const dbBefore = path.join(work, "webui-before.db");
+    fs.copyFileSync(path.join(data, "webui.db"), dbBefore);
     docker("exec", name, "python3", "-c", CHURN);
+    r.chunkSizes = churnBytesByChunkSize(dbBefore, path.join(data, "webui.db"));
+    fs.rmSync(dbBefore);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     lib.startProbe(name);
     before = dirBytes(store);
@@ -209,6 +241,10 @@ export async function instanceBench({ sizeMb = 900, journals = ["delete", "wal"]
     rows.push([`${j}: full restore into an empty volume`, `${r.fullRestore.s.toFixed(1)} s, ${r.fullRestore.rssMb.toFixed(0)} MB RSS`, `${r.resticRestore.s.toFixed(1)} s (into a directory)`, `${r.baseline.restoreS.toFixed(1)} s`, `${x(r.fullRestore.s, r.baseline.restoreS)} baseline (≤ 0.5)`]);
   }
   lib.printTable(rows);
+  for (const r of results) {
+    const sizes = Object.entries(r.chunkSizes).map(([kib, c]) => `${kib} KiB: ${(c.newBytes / 1048576).toFixed(1)} MB new, ${c.indexEntries} index entries`);
+    process.stdout.write(`${r.journal.toUpperCase()}: webui.db churn by chunk size — ${sizes.join("; ")}\n`);
+  }
   return results;
 }
 

@@ -175,7 +175,7 @@ export class ChunkStore {
   }
 
   private async checked(where: string, stored: Buffer, codec: Codec, ref: Pick<ChunkRef, "id" | "size">): Promise<Buffer> {
-    const plain = await decode(stored, codec).catch((err: unknown) => {
+    const plain = await decode(stored, codec, ref.size).catch((err: unknown) => {
       throw new FailureError(`chunk ${where} is not valid ${codec} (corrupted): ${(err as Error).message}`);
     });
     if (plain.length !== ref.size || (await sha256Hex(plain)) !== ref.id) {

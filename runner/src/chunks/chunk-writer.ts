@@ -141,7 +141,8 @@ export class ChunkWriter {
         length += take;
         rest = rest.subarray(take);
         if (length === chunkBytes) {
-          await cut(Buffer.concat(parts, length));
+          // One piece that is the whole chunk needs no copy (tar-stream hands out fresh slices).
+          await cut(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length));
           parts = [];
           length = 0;
         }
@@ -359,7 +360,7 @@ export class ChunkWriter {
     if (!local && (have.codec === "raw" || known !== undefined)) return undefined;
     const stored = await readSmallObject(this.chunks.store, this.chunks.key({ id, ...codecFields(have.codec) })).catch(() => undefined);
     if (!stored) return "it cannot be read";
-    const content = await decode(stored, have.codec).catch(() => undefined);
+    const content = await decode(stored, have.codec, plain.length).catch(() => undefined);
     if (!content || !content.equals(plain)) return "its content is not what its name says (corrupted)";
     return undefined;
   }
