@@ -49,9 +49,12 @@ export function registerBackup(program: Command, io: CommandIo): void {
       });
       return copyFailure();
     }
-    const read = manifest.paths.reduce((sum, p) => sum + (p.bytes ?? 0), 0);
+    const bytes = manifest.paths.reduce((sum, p) => sum + (p.bytes ?? 0), 0);
+    // Files found unchanged were not read at all: "read" would overstate it.
+    const unchanged = manifest.paths.reduce((sum, p) => sum + (p.unchanged ?? 0), 0);
     ctx.log.info(
-      `backed up ${manifest.files} files in ${(result.durationMs / 1000).toFixed(1)} s: ${formatBytes(read)} read, ${formatBytes(newBytesOf(manifest))} new in the store, ` +
+      `backed up ${manifest.files} files (${formatBytes(bytes)}${unchanged > 0 ? `, ${unchanged} unchanged and not read again` : ""}) in ${(result.durationMs / 1000).toFixed(1)} s: ` +
+        `${formatBytes(newBytesOf(manifest))} new in the store, ` +
         `${formatBytes(manifest.sizeBytes)} stored (what a restore reads, shared with other snapshots)`,
     );
     io.stdout.write(`${manifest.id}\n`);
