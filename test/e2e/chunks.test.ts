@@ -278,6 +278,11 @@ describe.skipIf(requireDockerOrSkip())("format 3: every file deduplicated, datab
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
     py(fixture.name, POPULATE_SMALL);
+    // A WAL database whose writer ended without a checkpoint: its -wal holds the rows.
+    py(
+      fixture.name,
+      `import os, sqlite3\ndb = sqlite3.connect("/app/backend/data/wal.db", isolation_level=None)\ndb.execute("PRAGMA journal_mode=WAL")\ndb.execute("CREATE TABLE t (x)")\ndb.executemany("INSERT INTO t VALUES (?)", [("row %d" % i,) for i in range(2000)])\nos._exit(0)`,
+    );
   });
   afterAll(() => fixture && removeFixture(fixture));
 
@@ -296,6 +301,8 @@ describe.skipIf(requireDockerOrSkip())("format 3: every file deduplicated, datab
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const second = await backUp();
     expect(second.stderr).toMatch(/webui\.db unchanged since the last snapshot: not copied/);
+    // Copying a WAL database does not checkpoint it (that would change its files, and every backup would copy it again).
+    expect(second.stderr).toMatch(/wal\.db unchanged since the last snapshot: not copied/);
     const manifest = manifestOf(second.id);
     expect(manifest.chunkStore).toMatchObject({ newChunks: 0, newBytes: 0 });
     const record = manifest.paths.find((p: { path: string }) => p.path === "/app/backend/data");
@@ -333,8 +340,12 @@ db.commit()
     expect(manifest.chunkStore.newBytes).toBeLessThan(200_000);
     const restore = await runCli(["restore", before!.id, "--yes", "--no-safety-snapshot"], fixture.env);
     expect(restore.code, restore.stderr).toBe(0);
+    // A restore puts back each database as its consistent copy: wal.db with its WAL's rows inside and
+    // no -wal or -shm (the tree reads databases without their WAL, so it is compared by its rows).
+    const withoutWalDb = (t: typeof expected) => Object.fromEntries(Object.entries(t).filter(([k]) => !k.startsWith("data/wal.db")));
     const restored = tree(fixture.name, "/app/backend/data");
-    expect({ ...restored, data: { ...restored.data!, mtime: 0 } }).toEqual({ ...expected, data: { ...expected.data!, mtime: 0 } });
+    expect(withoutWalDb({ ...restored, data: { ...restored.data!, mtime: 0 } })).toEqual(withoutWalDb({ ...expected, data: { ...expected.data!, mtime: 0 } }));
+    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/wal.db").execute("select count(*) from t").fetchone()[0])`)).toBe("2000");
     // With Python alone, packs and zstd included.
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "owui-manual-"));
     execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, churn.id, out], { stdio: "pipe" });

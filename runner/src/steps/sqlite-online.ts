@@ -69,14 +69,18 @@ def fingerprint(p):
         except FileNotFoundError:
             out.append(None)
             continue
-        if now - st.st_mtime_ns < 2_000_000_000 or now - st.st_ctime_ns < 2_000_000_000:
+        # SQLite running as root fchown()s a -wal or -journal each time it opens it, which moves its
+        # ctime though nothing was written: their ctime is left out (any write moves the mtime).
+        ctime = st.st_ctime_ns if s == "" else None
+        if now - st.st_mtime_ns < 2_000_000_000 or (ctime is not None and now - ctime < 2_000_000_000):
             return None
-        out.append([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+        out.append([st.st_size, st.st_mtime_ns, ctime, st.st_ino])
     return json.dumps(out)
 staging = tempfile.mkdtemp(prefix="owui-backup-")
 with open(os.path.join(staging, "owner.json"), "w") as f:
     json.dump(mine, f)
 copies = []
+sources = []
 src = None
 try:
     for i, src in enumerate(find(sys.argv[3:])):
@@ -88,12 +92,14 @@ try:
         dst = os.path.join(staging, "%d.sqlite" % i)
         t0 = time.time()
         s = sqlite3.connect(src, timeout=60)
-        try:
-            d = sqlite3.connect(dst)
-            s.backup(d)
-            d.close()
-        finally:
-            s.close()
+        # Never closed: the last connection to a WAL database to close checkpoints it and deletes the
+        # -wal, which would change the files this copy's stat was taken from, and every backup would
+        # copy again. The process ends with os._exit below, which closes nothing (as a crash would; the
+        # WAL stays valid and the OS drops the locks).
+        sources.append(s)
+        d = sqlite3.connect(dst)
+        s.backup(d)
+        d.close()
         copy = {"path": src, "staged": dst, "size": os.path.getsize(dst), "ms": int((time.time() - t0) * 1000)}
         if source is not None:
             copy["source"] = source
@@ -116,6 +122,8 @@ except Exception as e:
     sys.stderr.write("%s: %s\n" % (src, e))
     sys.exit(1)
 print(json.dumps({"staging": staging, "copies": copies, "leftovers": leftovers}))
+sys.stdout.flush()
+os._exit(0)
 `;
 
 const REMOVE_SCRIPT = `import shutil, sys
