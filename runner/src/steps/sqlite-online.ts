@@ -91,15 +91,23 @@ try:
             continue
         dst = os.path.join(staging, "%d.sqlite" % i)
         t0 = time.time()
+        had_wal = os.path.exists(src + "-wal")
         s = sqlite3.connect(src, timeout=60)
-        # Never closed: the last connection to a WAL database to close checkpoints it and deletes the
-        # -wal, which would change the files this copy's stat was taken from, and every backup would
-        # copy again. The process ends with os._exit below, which closes nothing (as a crash would; the
-        # WAL stays valid and the OS drops the locks).
-        sources.append(s)
-        d = sqlite3.connect(dst)
-        s.backup(d)
-        d.close()
+        try:
+            d = sqlite3.connect(dst)
+            s.backup(d)
+            d.close()
+        finally:
+            if had_wal:
+                # Never closed: the last connection to a WAL database to close checkpoints it and
+                # deletes the -wal, which would change the files this copy's stat was taken from, and
+                # every backup would copy it again. The process ends with os._exit below, which closes
+                # nothing (as a crash would; the WAL stays valid and the OS drops the locks).
+                sources.append(s)
+            else:
+                # No -wal before: closing removes the -wal and -shm this connection made and writes
+                # nothing to the database (an empty WAL has nothing to checkpoint): the files are as found.
+                s.close()
         copy = {"path": src, "staged": dst, "size": os.path.getsize(dst), "ms": int((time.time() - t0) * 1000)}
         if source is not None:
             copy["source"] = source
