@@ -24,10 +24,17 @@ describe.skipIf(requireDockerOrSkip())("hardening: what the fault matrix found",
     const first = await runCli(["backup"], fixture.env);
     expect(first.code, first.stderr).toBe(0);
     const chunkDir = path.join(fixture.store, "chunks", fixture.name);
-    const chunk = (fs.readdirSync(chunkDir, { recursive: true }) as string[]).map((f) => path.join(chunkDir, f)).find((f) => fs.statSync(f).isFile() && !f.endsWith(".gz"))!;
+    // The largest pack holds webui.db's 64 KiB chunks (its 8 MiB of blobs); a byte in its middle is
+    // inside a chunk of blob data that a new row does not change.
+    const chunk = (fs.readdirSync(chunkDir, { recursive: true }) as string[])
+      .map((f) => path.join(chunkDir, f))
+      .filter((f) => f.endsWith(".pack"))
+      .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
     const bytes = fs.readFileSync(chunk);
-    bytes[1000]! ^= 0x01;
+    bytes[bytes.length >> 1]! ^= 0x01;
     fs.writeFileSync(chunk, bytes);
+    // A changed database is copied and read again, whatever the clock says about the first backup.
+    py(fixture.name, `import sqlite3; db = sqlite3.connect("/app/backend/data/webui.db"); db.execute("INSERT INTO blobs (data) VALUES (x'00')"); db.commit()`);
     const second = await runCli(["backup"], fixture.env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/chunk chunks\/.* in the store is damaged \(its content is not what its name says \(corrupted\)\); writing it again/);
