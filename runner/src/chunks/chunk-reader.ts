@@ -130,6 +130,11 @@ export async function readChunkIndex(store: Store, manifest: Manifest, record: P
   return parseIndex(JSON.parse(json.toString("utf8")), `${manifest.id}/${object.name}`);
 }
 
+/** The snapshot's chunk store, made once per run and shared by its paths, so the pack index is read once. */
+export function snapshotChunkStore(store: Store, manifest: Manifest): ChunkStore | undefined {
+  return manifest.chunkStore ? new ChunkStore(store, manifest.chunkStore.prefix) : undefined;
+}
+
 /** The expander for a path's archive, or undefined when the archive has no chunked files (format 1). */
 export async function openChunkExpander(
   store: Store,

@@ -12,7 +12,8 @@ import { recordDrill } from "../state/drills.js";
 import { acquireLock } from "../state/lock.js";
 import { runDrillChecks, type DrillChecks } from "../steps/drill-checks.js";
 import { resolveImage } from "../steps/recreate-container.js";
-import { restorePath, snapshotChunks } from "../steps/restore-path.js";
+import { restorePath } from "../steps/restore-path.js";
+import { snapshotChunkStore } from "../chunks/chunk-reader.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
 import { layout, snapshotObjects } from "../store/layout.js";
 import { readJsonObject } from "../store/store.js";
@@ -104,10 +105,12 @@ export async function runDrill(ctx: RunContext, options: DrillOptions): Promise<
     // Registered after the volumes, so it runs first: a volume in use cannot be removed.
     cleanup.defer(`remove the drill container ${drillName}`, () => created.remove({ force: true, v: true }));
     log.info(`restoring ${manifest.id} into the drill container ${drillName} (${image}, no network)`);
+    // One chunk store for every path: the pack index is read once.
+    const chunks = snapshotChunkStore(store, manifest);
     for (const record of records) {
       const bar = createProgress(record.path);
       try {
-        await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add, ...snapshotChunks(store, manifest) }, manifest, record, created.id);
+        await restorePath({ docker, store, signal: ctx.signal, onBytes: bar.add, ...(chunks ? { chunks } : {}) }, manifest, record, created.id);
       } finally {
         bar.done();
       }

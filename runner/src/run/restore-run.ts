@@ -17,7 +17,8 @@ import { acquireLock } from "../state/lock.js";
 import { interruptedRestoreMessage, readPending, unfinishedRestoreWayOut, updatePending } from "../state/pending.js";
 import type { Store } from "../store/store.js";
 import { createFromInspect, renameAside, resolveImage } from "../steps/recreate-container.js";
-import { restorePath, snapshotChunks } from "../steps/restore-path.js";
+import { restorePath } from "../steps/restore-path.js";
+import { snapshotChunkStore } from "../chunks/chunk-reader.js";
 import { verifySnapshot } from "../steps/verify-snapshot.js";
 import { ensureRunState, runBackup } from "./backup-run.js";
 import { Cleanup } from "./cleanup.js";
@@ -188,6 +189,8 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
         const kept = directories(records, (p) => !isMounted(target!, p));
         if (kept.length > 0) log.warn(`${kept.join(", ")} are on the container's own layer and it was stopped: files added there since the snapshot are kept`);
       }
+      // One chunk store for every path: the pack index is read once.
+      const chunks = snapshotChunkStore(store, manifest);
       for (const record of records) {
         const skip = await fileMountsInside(ctx, target, record.path);
         for (const file of skip) log.warn(`${file} is a file mounted into the container; left as it is`);
@@ -197,7 +200,7 @@ export async function runRestore(ctx: RunContext, options: RestoreOptions): Prom
           bar.add(n);
         };
         try {
-          await restorePath({ docker, store, signal: ctx.signal, onBytes: count, ...snapshotChunks(store, manifest) }, manifest, record, target.Id, skip);
+          await restorePath({ docker, store, signal: ctx.signal, onBytes: count, ...(chunks ? { chunks } : {}) }, manifest, record, target.Id, skip);
         } finally {
           bar.done();
         }

@@ -9,25 +9,12 @@ import { createEntryPolicy } from "../archive/entry-policy.js";
 import { rewriteTar, type EntryAction, type TarHeader } from "../archive/tar-rewrite.js";
 import { writeArchive } from "../docker/archive.js";
 import { openChunkExpander } from "../chunks/chunk-reader.js";
-import { ChunkStore } from "../chunks/chunk-store.js";
+import type { ChunkStore } from "../chunks/chunk-store.js";
 import { FailureError } from "../errors.js";
 import type { Manifest, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
 import type { Store } from "../store/store.js";
 import { Stages } from "../util/settle.js";
-
-const chunkStores = new WeakMap<Manifest, ChunkStore>();
-
-/** The snapshot's chunk store, one per manifest: its pack index is read once for all its paths. */
-export function snapshotChunks(store: Store, manifest: Manifest): { chunks?: ChunkStore } {
-  if (!manifest.chunkStore) return {};
-  let chunks = chunkStores.get(manifest);
-  if (!chunks || chunks.store !== store) {
-    chunks = new ChunkStore(store, manifest.chunkStore.prefix);
-    chunkStores.set(manifest, chunks);
-  }
-  return { chunks };
-}
 
 /**
  * Streams one archive of a snapshot into a container: store → gunzip → entry check → chunked files

@@ -10,8 +10,8 @@ import * as tar from "tar-stream";
 import { CountingStream, HashingStream } from "../archive/hashing.js";
 import { databaseOfSidecar, isSqliteHeader, SQLITE_MAGIC } from "../archive/sqlite-files.js";
 import { createEntryPolicy } from "../archive/entry-policy.js";
-import { openChunkExpander } from "../chunks/chunk-reader.js";
-import { ChunkStore } from "../chunks/chunk-store.js";
+import { openChunkExpander, snapshotChunkStore } from "../chunks/chunk-reader.js";
+import type { ChunkStore } from "../chunks/chunk-store.js";
 import { drain, peek, prepend } from "../archive/entry-chunks.js";
 import type { Manifest, ObjectRecord, PathRecord } from "../snapshot/manifest.js";
 import { layout } from "../store/layout.js";
@@ -55,7 +55,7 @@ export async function verifySnapshot(
     report.problems.push(text);
   };
   // One chunk store for the snapshot: its pack index is read once.
-  const chunks = manifest.chunkStore ? new ChunkStore(store, manifest.chunkStore.prefix) : undefined;
+  const chunks = snapshotChunkStore(store, manifest);
   const archives = new Map(manifest.paths.filter((p) => p.archive).map((p) => [p.archive as string, p]));
   for (const object of manifest.objects) {
     report.objects++;
