@@ -2,11 +2,10 @@ import { FailureError } from "../errors.js";
 import { layout } from "../store/layout.js";
 import { readSmallObject, type Store } from "../store/store.js";
 import { codecOf } from "./chunk-index.js";
-import { codecSuffix, decode, OUTPUT_CHUNK, type Codec } from "./codec.js";
+import { codecSuffix, decode, type Codec } from "./codec.js";
 import { sha256Hex } from "./digest.js";
 import { loadPackIndex, type BlobPlace, type PackIndex } from "./pack-index.js";
 
-export { OUTPUT_CHUNK };
 
 /** One piece of a file, stored once per container under its content's sha256. */
 export interface ChunkRef {

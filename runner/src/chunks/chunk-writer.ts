@@ -6,7 +6,7 @@ import { CHUNK_BYTES, codecFields, type ChunkIndex, type IndexedFile } from "./c
 import type { ChunkStoreRecord } from "../snapshot/manifest.js";
 import { compressIfWorthIt, decode, encode, preferredCodec, type Codec } from "./codec.js";
 import { sameStored, type ChunkRef, type ChunkStore, type StoredChunks } from "./chunk-store.js";
-import { writePackIndex, type BlobRecord, type PackIndex, type PackRecord } from "./pack-index.js";
+import { writePackIndex, type BlobPlace, type BlobRecord, type PackIndex, type PackRecord } from "./pack-index.js";
 
 /** Chunks smaller than this go into packs (small files, database pages, the tails of large files). */
 export const PACKED_BELOW = 512 * 1024;
@@ -165,7 +165,12 @@ export class ChunkWriter {
   /** Whether a chunk an earlier snapshot references is still stored where it says (for reusing a file unread). */
   holds(ref: ChunkRef): boolean {
     if (!ref.packed) return sameStored(this.stored.chunks.get(ref.id), ref);
-    return this.packIndex.find(ref.id).some((place) => this.stored.packs.get(place.pack) === place.packSize);
+    return this.listedPlaces(ref.id).length > 0;
+  }
+
+  /** The places the pack index gives a chunk whose pack the listing shows, in its recorded size. */
+  private listedPlaces(id: string): BlobPlace[] {
+    return this.packIndex.find(id).filter((place) => this.stored.packs.get(place.pack) === place.packSize);
   }
 
   /** Waits for every chunk scheduled so far (writing the open pack); throws the first failure. */
@@ -276,8 +281,7 @@ export class ChunkWriter {
       // Same key and form: every snapshot that references it is healed with it.
       return { placed: Promise.resolve(await this.putAlone(id, plain, have.codec, true)) };
     }
-    for (const place of this.packIndex.find(id)) {
-      if (this.stored.packs.get(place.pack) !== place.packSize) continue;
+    for (const place of this.listedPlaces(id)) {
       // A pack's bytes are named by their sha256; on a local store the chunk is read back all the same (cheap).
       if (this.chunks.store.localDirectory !== undefined) {
         const intact = await this.chunks.readRun([{ id, size: plain.length, stored: place.stored, gzip: false, packed: true }], [place], this.signal).then(

@@ -9,7 +9,7 @@ import zlib from "node:zlib";
 export type Codec = "raw" | "gzip" | "zstd";
 
 /** zlib's output buffer: its 16 KiB default means 64 callbacks and copies per 1 MiB chunk. */
-export const OUTPUT_CHUNK = 256 * 1024;
+const OUTPUT_CHUNK = 256 * 1024;
 
 const hasZstd = typeof (zlib as { zstdCompress?: unknown }).zstdCompress === "function";
 const gzipAsync = promisify(zlib.gzip);

@@ -113,4 +113,3 @@ export async function writePackIndex(chunks: ChunkStore, packs: PackRecord[], si
   return key;
 }
 
-export type { Codec };
