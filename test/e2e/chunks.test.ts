@@ -381,56 +381,37 @@ db.commit()
   });
 });
 
-describe.skipIf(requireDockerOrSkip())("snapshots of older formats", () => {
+// Written by the release before each format change (test/fixtures/format-N/README.md).
+describe.skipIf(requireDockerOrSkip()).each([1, 2])("a format-%i snapshot", (format) => {
+  const fixtureDir = path.join(root, `test/fixtures/format-${format}`);
   let fixture: Fixture;
   beforeAll(async () => {
     fixture = await startFixture({ writeMs: 0 });
-    fs.cpSync(path.join(root, "test/fixtures/format-1/store"), fixture.store, { recursive: true });
+    fs.cpSync(path.join(fixtureDir, "store"), fixture.store, { recursive: true });
   });
   afterAll(() => fixture && removeFixture(fixture));
 
-  it("a format-1 snapshot written by the previous release verifies and restores", async () => {
-    const id = fs.readdirSync(path.join(fixture.store, "snapshots"))[0]!;
-    expect(JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8")).format).toBe(1);
-    const verify = await runCli(["verify", id], fixture.env);
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const restore = await runCli(["restore", id, "--yes", "--no-safety-snapshot"], fixture.env);
-    expect(restore.code, restore.stderr).toBe(0);
-    const expected = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/format-1/expected.json"), "utf8")) as Record<string, string>;
-    const files = tree(fixture.name, "/app/backend/data");
-    for (const [name, sha256] of Object.entries(expected)) expect(files[`data/${name}`]?.sha256, name).toBe(sha256);
-    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-1 chat %'").fetchone()[0])`)).toBe("300");
-    expect(docker("exec", fixture.name, "readlink", "/app/backend/data/latest.txt")).toBe("uploads/small.txt");
-    expect(lastLine(restore.stdout + restore.stderr)).not.toMatch(/error/);
-  });
-});
-
-describe.skipIf(requireDockerOrSkip())("a format-2 snapshot", () => {
-  let fixture: Fixture;
-  beforeAll(async () => {
-    fixture = await startFixture({ writeMs: 0 });
-    fs.cpSync(path.join(root, "test/fixtures/format-2/store"), fixture.store, { recursive: true });
-  });
-  afterAll(() => fixture && removeFixture(fixture));
-
-  it("written by the release before format 3 verifies, restores, and is copied and read by hand", async () => {
+  it("written by an earlier release verifies, restores, and is copied and read by hand", async () => {
     const id = fs.readdirSync(path.join(fixture.store, "snapshots"))[0]!;
     const manifest = JSON.parse(fs.readFileSync(path.join(fixture.store, "snapshots", id, "manifest.json"), "utf8"));
-    expect(manifest.format).toBe(2);
-    expect(manifest.chunkStore).toBeDefined();
+    expect(manifest.format).toBe(format);
+    // Format 1 had no chunks; format 2 chunked its large files.
+    expect(manifest.chunkStore !== undefined).toBe(format === 2);
     const verify = await runCli(["verify", id], fixture.env);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     const restore = await runCli(["restore", id, "--yes", "--no-safety-snapshot"], fixture.env);
     expect(restore.code, restore.stderr).toBe(0);
-    const expected = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/format-2/expected.json"), "utf8")) as Record<string, string>;
+    expect(lastLine(restore.stdout + restore.stderr)).not.toMatch(/error/);
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtureDir, "expected.json"), "utf8")) as Record<string, string>;
     const files = tree(fixture.name, "/app/backend/data");
     for (const [name, sha256] of Object.entries(expected)) expect(files[`data/${name}`]?.sha256, name).toBe(sha256);
-    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-2 chat %'").fetchone()[0])`)).toBe("300");
+    expect(py(fixture.name, `import sqlite3; print(sqlite3.connect("/app/backend/data/webui.db").execute("SELECT count(*) FROM chat WHERE title LIKE 'format-${format} chat %'").fetchone()[0])`)).toBe("300");
+    expect(docker("exec", fixture.name, "readlink", "/app/backend/data/latest.txt")).toBe("uploads/small.txt");
     // A copy carries its chunks; the copy verifies on its own.
-    const target = fs.mkdtempSync(path.join(os.tmpdir(), "owui-copy-f2-"));
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), `owui-copy-f${format}-`));
     expect((await runCli(["copy", id, "--to", target], fixture.env)).code).toBe(0);
     expect((await runCli(["verify", id], { ...fixture.env, OWUI_BACKUP_STORE: target })).code).toBe(0);
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "owui-manual-f2-"));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `owui-manual-f${format}-`));
     execFileSync("python3", [path.join(root, "docs/manual-restore.py"), fixture.store, id, out], { stdio: "pipe" });
     for (const [name, sha256] of Object.entries(expected)) {
       expect(createHash("sha256").update(fs.readFileSync(path.join(out, "data", name))).digest("hex"), name).toBe(sha256);
