@@ -299,11 +299,10 @@ for (const mode of ["WAL", "DELETE"] as const) {
       expect(report.checks.map((c: { check: string }) => c.check)).toEqual(["sqlite integrity", "migrated", "row counts", "uploaded files", "/health"]);
       expect(report.checks.find((c: { check: string }) => c.check === "uploaded files").detail).toMatch(/^(9|1\d) files present with their sizes$/);
       console.log(`${mode}: drill ${(report.durationMs / 1000).toFixed(1)} s: ${report.checks.map((c: { detail: string }) => c.detail).join(" | ")}`);
-      expect(docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim()).toBe("");
-      expect(docker("volume", "ls", "-q", "--filter", "label=owui-backup.drill").trim()).toBe("");
-      // Other containers may come and go on this engine (another test run on the machine): look for the drill's own names.
-      expect(docker("ps", "-aq", "--filter", "name=owui-backup-drill-").trim()).toBe("");
-      expect(docker("volume", "ls", "-q", "--filter", "name=owui-backup-drill-").trim()).toBe("");
+      // Another test run may be drilling on this engine at the same time: look for this drill's own label value
+      // (the snapshot id, which is this store's alone).
+      expect(docker("ps", "-aq", "--filter", `label=owui-backup.drill=${report.id}`).trim()).toBe("");
+      expect(docker("volume", "ls", "-q", "--filter", `label=owui-backup.drill=${report.id}`).trim()).toBe("");
       // Recorded: status shows it, list marks the snapshot.
       expect(JSON.parse((await runCli(["status", "--json"], env)).stdout).lastDrill).toMatchObject({ id: report.id, ok: true });
       const listed = JSON.parse((await runCli(["list", "--json"], env)).stdout) as { id: string; drill: { ok: boolean } | null }[];
@@ -324,11 +323,11 @@ for (const mode of ["WAL", "DELETE"] as const) {
       expect(lastLine(drill.stderr)).toMatch(new RegExp(`^owui-backup: error: drill of ${id} failed: row counts: table chat has`));
 
       const run = startCli(["drill", id], env);
-      await waitFor("the drill container", () => docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim() !== "", 120_000, 100);
+      await waitFor("the drill container", () => docker("ps", "-aq", "--filter", `label=owui-backup.drill=${id}`).trim() !== "", 120_000, 100);
       run.kill("SIGTERM");
       expect((await run.result).code).toBe(143);
-      expect(docker("ps", "-aq", "--filter", "label=owui-backup.drill").trim()).toBe("");
-      expect(docker("volume", "ls", "-q", "--filter", "label=owui-backup.drill").trim()).toBe("");
+      expect(docker("ps", "-aq", "--filter", `label=owui-backup.drill=${id}`).trim()).toBe("");
+      expect(docker("volume", "ls", "-q", "--filter", `label=owui-backup.drill=${id}`).trim()).toBe("");
     });
 
     it("--recreate after `docker rm -f`: the container comes back from its saved settings, with its data", async () => {
