@@ -243,7 +243,9 @@ export class ChunkWriter {
     try {
       return await this.stageInTurn(plain, turn);
     } finally {
-      turn.pass();
+      // A job that appended nothing (stored already, alone, or failed) still keeps its place in the
+      // order: the next job appends only after the one before this one has.
+      void turn.wait.then(turn.pass);
     }
   }
 
@@ -299,11 +301,18 @@ export class ChunkWriter {
     const { codec, stored } = await compressIfWorthIt(plain, this.codec, this.level);
     if (plain.length >= PACKED_BELOW) return { placed: Promise.resolve(await this.putAlone(id, plain, codec, false, stored)) };
     await turn.wait;
-    return { placed: this.append(id, plain.length, codec, stored, turn) };
+    const { placed, filled } = this.append(id, plain.length, codec, stored, turn);
+    // The job that fills a pack puts it before its slot is given back: a slow store slows the reader
+    // down instead of letting full packs pile up in memory.
+    if (filled) await filled;
+    return { placed };
   }
 
-  /** Adds a stored chunk to the open pack (in its turn); resolves once the pack is written. */
-  private async append(id: string, size: number, codec: Codec, stored: Buffer, turn: Turn): Promise<Placed> {
+  /**
+   * Adds a stored chunk to the open pack (in its turn). `placed` resolves once the pack is written;
+   * `filled` is the put of the pack this chunk filled, if it did.
+   */
+  private append(id: string, size: number, codec: Codec, stored: Buffer, turn: Turn): { placed: Promise<Placed>; filled?: Promise<void> } {
     this.signal.throwIfAborted();
     if (!this.open) {
       let done!: (err?: unknown) => void;
@@ -317,13 +326,13 @@ export class ChunkWriter {
     pack.bytes += stored.length;
     this.stats.newChunks++;
     this.stats.newBytes += stored.length;
-    // The job that fills the pack writes it, holding its slot: at most one full pack per slot in memory.
     const full = pack.bytes >= PACK_BYTES;
     if (full) this.open = undefined;
     turn.pass();
-    if (full) await this.writePack(pack);
-    await pack.written;
-    return { stored: stored.length, codec, packed: true };
+    const placed = pack.written.then((): Placed => ({ stored: stored.length, codec, packed: true }));
+    // Whoever waits, a failed put is reported once, through the run's failure.
+    placed.catch(() => undefined);
+    return full ? { placed, filled: this.writePack(pack) } : { placed };
   }
 
   /** Writes a pack (the open one by default), and tells the chunks in it where they are. */
@@ -334,12 +343,15 @@ export class ChunkWriter {
       const body = Buffer.concat(pack.parts, pack.bytes);
       const id = createHash("sha256").update(body).digest("hex");
       const key = this.chunks.packKey(id);
-      // Noted before the put: a put cut off by an abort may still have reached the store.
-      this.packKeys.push(key);
+      // The same bytes stored already (an index object that lists them could not be read, so their
+      // chunks were packed again in the same order): written over all the same, which heals it if it
+      // was damaged, but not this run's to delete if the run fails — older snapshots may need it.
+      // Otherwise noted before the put: a put cut off by an abort may still have reached the store.
+      if (this.stored.packs.get(id) !== body.length) this.packKeys.push(key);
       await this.chunks.store.put(key, body, { signal: this.signal, sha256: Buffer.from(id, "hex").toString("base64") });
       const record: PackRecord = { id, size: body.length, blobs: pack.blobs };
       this.packs.push(record);
-      this.packIndex.add(key, [record]);
+      this.packIndex.addPacks([record]);
       this.stored.packs.set(id, body.length);
       this.stats.newPacks++;
       pack.done();

@@ -56,8 +56,14 @@ export class PackIndex {
   /** Index objects that could not be read, with why. */
   readonly unreadable: { key: string; why: string }[] = [];
 
+  /** An index object read from the store, and the packs it lists. */
   add(key: string, packs: PackRecord[]): void {
     this.objects.set(key, packs.map((p) => p.id));
+    this.addPacks(packs);
+  }
+
+  /** Packs known before any index object lists them (written by this run). */
+  addPacks(packs: PackRecord[]): void {
     for (const pack of packs) {
       if (this.packs.has(pack.id)) continue;
       this.packs.set(pack.id, pack);

@@ -335,3 +335,85 @@ describe("packs: small files and database pages as chunks kept together", () => 
     await restoreAll(chunks, second, files);
   });
 });
+
+describe("packs under pressure and after failures", () => {
+  it("a slow store holds the reader back: full packs are never put more than one per slot at a time", async () => {
+    const store = newStore();
+    let inFlight = 0;
+    let most = 0;
+    const slow = new Proxy(store, {
+      get: (target, key) =>
+        key === "put"
+          ? async (...args: Parameters<LocalStore["put"]>) => {
+              if (!String(args[0]).endsWith(".pack")) return target.put(...args);
+              most = Math.max(most, ++inFlight);
+              await new Promise((resolve) => setTimeout(resolve, 150));
+              try {
+                return await target.put(...args);
+              } finally {
+                inFlight--;
+              }
+            }
+          : Reflect.get(target, key),
+    }) as LocalStore;
+    const chunks = new ChunkStore(slow, "c");
+    const writer = new ChunkWriter(chunks, await chunks.listStored(), await loadPackIndex(chunks), { level: 1, codec: "gzip", signal, concurrency: 1 });
+    const indexed = [];
+    for (let i = 0; i < 80; i++) {
+      const content = randomBytes(300 * 1024);
+      indexed.push(await writer.addFile(`data/uploads/${i}.bin`, content.length, pieces(content)));
+    }
+    await writer.index(indexed);
+    await writer.finish();
+    expect(writer.stats.newPacks).toBeGreaterThanOrEqual(5);
+    expect(most).toBe(1);
+  });
+
+  it("packed chunks lie in a pack in the order they were cut, whatever stored chunks come between them", async () => {
+    const store = newStore();
+    const chunks = new ChunkStore(store, "c");
+    const stored = Array.from({ length: 30 }, () => randomBytes(20 * 1024));
+    const before = await writerFor(chunks);
+    for (const [i, content] of stored.entries()) await before.addFile(`old/${i}`, content.length, pieces(content));
+    await before.finish();
+
+    // New chunks of very different sizes (slow and quick to compress), each followed by a stored one.
+    const fresh = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? text(400 * 1024 + i) : randomBytes(100 + i)));
+    const writer = await writerFor(chunks);
+    const indexed = [];
+    for (const [i, content] of fresh.entries()) {
+      indexed.push(await writer.addFile(`new/${i}`, content.length, pieces(content)));
+      indexed.push(await writer.addFile(`again/${i}`, stored[i]!.length, pieces(stored[i]!)));
+    }
+    const index = await writer.index(indexed);
+    await writer.finish();
+    const cut = index.files.filter((f) => f.name.startsWith("new/")).map((f) => f.chunks[0]!.id);
+    const packs = (await loadPackIndex(chunks)).packs;
+    const placed = [...packs.values()].filter((p) => p.blobs.some((b) => cut.includes(b.id))).flatMap((p) => p.blobs.map((b) => b.id));
+    expect(placed).toEqual(cut);
+  });
+
+  it("a failed run that packed again what a pack it could not find already holds leaves that pack in place", async () => {
+    const store = newStore();
+    const chunks = new ChunkStore(store, "c");
+    const files = Array.from({ length: 40 }, (_, i) => text(3000 + i * 100));
+    const first = await writerFor(chunks);
+    for (const [i, content] of files.entries()) await first.addFile(`data/${i}`, content.length, pieces(content));
+    await first.finish();
+    const [pack] = packFiles(store);
+    // The pack index object is damaged: the next run does not know the pack holds these chunks.
+    const indexDir = path.join(store.root, "chunks/c/index");
+    const [indexObject] = fs.readdirSync(indexDir);
+    const good = fs.readFileSync(path.join(indexDir, indexObject!));
+    fs.writeFileSync(path.join(indexDir, indexObject!), Buffer.concat([good, Buffer.from("x")]));
+
+    const again = await writerFor(chunks);
+    for (const [i, content] of files.entries()) await again.addFile(`data/${i}`, content.length, pieces(content));
+    await again.flush();
+    expect(packFiles(store)).toEqual([pack]);
+    await again.discard();
+    expect(packFiles(store)).toEqual([pack]);
+    fs.writeFileSync(path.join(indexDir, indexObject!), good);
+    expect((await loadPackIndex(chunks)).unreadable).toEqual([]);
+  });
+});
