@@ -59,14 +59,20 @@ def main(store, snapshot, target):
 
 
 def pack_index(chunks):
-    """Format 3: chunk id -> (pack file, offset, stored bytes, codec), from every index/*.json.gz."""
+    """Format 3: chunk id -> every (pack file, offset, stored bytes, codec) it is kept at, from index/*.json.gz."""
     places = {}
     for name in sorted(glob.glob(os.path.join(chunks, "index", "*.json.gz"))):
-        with open(name, "rb") as f:
-            for pack in json.loads(gzip.decompress(f.read()))["packs"]:
-                path = os.path.join(chunks, "packs", pack["id"][:2], pack["id"] + ".pack")
-                for blob in pack["blobs"]:
-                    places.setdefault(blob["id"], (path, blob["offset"], blob["stored"], blob["codec"]))
+        try:
+            with open(name, "rb") as f:
+                packs = json.loads(gzip.decompress(f.read()))["packs"]
+        except Exception as err:  # damaged: gzip, JSON or shape
+            # Another index object may list the same chunks (a chunk written again is in two packs).
+            print(f"skipping {name}: it cannot be read ({err})", file=sys.stderr)
+            continue
+        for pack in packs:
+            path = os.path.join(chunks, "packs", pack["id"][:2], pack["id"] + ".pack")
+            for blob in pack["blobs"]:
+                places.setdefault(blob["id"], []).append((path, blob["offset"], blob["stored"], blob["codec"]))
     return places
 
 
@@ -86,27 +92,36 @@ def unzstd(data):
     return subprocess.run(["zstd", "-dcq"], input=data, stdout=subprocess.PIPE, check=True).stdout
 
 
+def decoded(data, codec):
+    if codec == "gzip":
+        return gzip.decompress(data)
+    if codec == "zstd":
+        return unzstd(data)
+    return data
+
+
 def read_chunk(ref, chunks, packs):
-    """A chunk's plain bytes: from its own file (gzip .gz, zstd .zst, or as is) or from its place in a pack."""
+    """A chunk's plain bytes: from its own file (gzip .gz, zstd .zst, or as is) or from the first of its places in packs that checks out."""
     if ref.get("packed"):
         if ref["id"] not in packs:
             sys.exit(f"chunk {ref['id']} is in no pack index under {chunks}; copy the whole chunks/ folder")
-        name, offset, stored, codec = packs[ref["id"]]
-        with open(name, "rb") as f:
-            f.seek(offset)
-            data = f.read(stored)
+        places = packs[ref["id"]]
     else:
         codec = "zstd" if ref.get("zstd") else "gzip" if ref["gzip"] else "raw"
-        name = os.path.join(chunks, ref["id"][:2], ref["id"] + {"gzip": ".gz", "zstd": ".zst", "raw": ""}[codec])
-        with open(name, "rb") as f:
-            data = f.read()
-    if codec == "gzip":
-        data = gzip.decompress(data)
-    elif codec == "zstd":
-        data = unzstd(data)
-    if hashlib.sha256(data).hexdigest() != ref["id"]:
-        sys.exit(f"chunk {ref['id']} in {name} is damaged (sha256 mismatch); try another snapshot")
-    return data
+        places = [(os.path.join(chunks, ref["id"][:2], ref["id"] + {"gzip": ".gz", "zstd": ".zst", "raw": ""}[codec]), 0, None, codec)]
+    why = []
+    for name, offset, stored, codec in places:
+        try:
+            with open(name, "rb") as f:
+                f.seek(offset)
+                data = decoded(f.read() if stored is None else f.read(stored), codec)
+        except Exception as err:  # unreadable or not valid in its codec: try the next place
+            why.append(f"{name}: {err}")
+            continue
+        if hashlib.sha256(data).hexdigest() == ref["id"]:
+            return data
+        why.append(f"{name} at {offset}: sha256 mismatch")
+    sys.exit(f"chunk {ref['id']} is damaged wherever it is kept ({'; '.join(why)}); try another snapshot")
 
 
 def fill(path, refs, chunks, packs):

@@ -117,7 +117,7 @@ export class ChunkStore {
   }
 
   /** The stored bytes of a chunk, checked: its plain content has the recorded size and hashes to its id. */
-  async readStored(ref: ChunkRef, signal?: AbortSignal): Promise<{ stored: Buffer; plain: Buffer }> {
+  async readStored(ref: ChunkRef, signal?: AbortSignal): Promise<{ stored: Buffer; plain: Buffer; codec: Codec }> {
     signal?.throwIfAborted();
     if (ref.packed) return this.readPacked(ref, signal);
     const key = this.key(ref);
@@ -127,7 +127,7 @@ export class ChunkStore {
     // A raw chunk's size is its content's; a compressed chunk written again (healed) at another level
     // may differ in size from what older indexes recorded, so there the content is the authority.
     if (codecOf(ref) === "raw" && stored.length !== ref.size) throw new FailureError(`chunk ${key} has ${stored.length} bytes, the index says ${ref.size}`);
-    return { stored, plain: await this.checked(key, stored, codecOf(ref), ref) };
+    return { stored, plain: await this.checked(key, stored, codecOf(ref), ref), codec: codecOf(ref) };
   }
 
   async read(ref: ChunkRef, signal?: AbortSignal): Promise<Buffer> {
@@ -156,21 +156,25 @@ export class ChunkStore {
   }
 
   /** A packed chunk from the first of its places that holds it intact. */
-  private async readPacked(ref: ChunkRef, signal?: AbortSignal): Promise<{ stored: Buffer; plain: Buffer }> {
-    const places = (await this.packIndex(signal)).find(ref.id);
-    if (places.length === 0) throw new FailureError(`chunk ${ref.id} is packed, but no pack index of ${this.prefix} says where (missing or unreadable)`);
-    let failure: unknown;
+  private async readPacked(ref: ChunkRef, signal?: AbortSignal): Promise<{ stored: Buffer; plain: Buffer; codec: Codec }> {
+    const index = await this.packIndex(signal);
+    const places = index.find(ref.id);
+    if (places.length === 0) {
+      const why = index.unreadable.length > 0 ? `these cannot be read: ${index.unreadable.map((u) => `${u.key} (${u.why})`).join("; ")}` : "the index object that listed it is gone";
+      throw new FailureError(`chunk ${ref.id} is packed, but no pack index of ${this.prefix} says where: ${why}`);
+    }
+    const failures: string[] = [];
     for (const place of places) {
       const key = this.packKey(place.pack);
       try {
         const stored = await readSmallObject(this.store, key, { range: { start: place.offset, end: place.offset + place.stored }, ...(signal ? { signal } : {}) });
-        return { stored, plain: await this.checked(`${key} at ${place.offset}`, stored, place.codec, ref) };
+        return { stored, plain: await this.checked(`${key} at ${place.offset}`, stored, place.codec, ref), codec: place.codec };
       } catch (err) {
         signal?.throwIfAborted();
-        failure = err instanceof FailureError ? err : new FailureError(`pack ${key} cannot be read: ${(err as Error).message}`);
+        failures.push(err instanceof FailureError ? err.message : `pack ${key} cannot be read: ${(err as Error).message}`);
       }
     }
-    throw failure;
+    throw new FailureError(failures.join("; and "));
   }
 
   private async checked(where: string, stored: Buffer, codec: Codec, ref: Pick<ChunkRef, "id" | "size">): Promise<Buffer> {
