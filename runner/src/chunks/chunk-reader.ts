@@ -57,11 +57,12 @@ class ChunkPrefetch {
       const refs = this.refs.slice(first, first + count);
       const plains =
         run.length > 1
-          ? this.chunks.readRun(refs, run, this.signal).catch(async (err: unknown) => {
-              // One damaged copy: each chunk on its own, from any other place that holds it.
+          ? this.chunks.readRun(refs, run, this.signal).catch(async () => {
+              // One damaged copy: each chunk on its own, from any other place that holds it (a chunk
+              // none holds intact fails with what went wrong at each of its places).
               this.signal?.throwIfAborted();
               const each: Buffer[] = [];
-              for (const ref of refs) each.push(await this.chunks.read(ref, this.signal).catch(() => Promise.reject(err)));
+              for (const ref of refs) each.push(await this.chunks.read(ref, this.signal));
               return each;
             })
           : this.chunks.read(refs[0] as ChunkRef, this.signal).then((plain) => [plain]);

@@ -117,7 +117,14 @@ export async function runBackup(ctx: RunContext, options: BackupOptions): Promis
     // cleanup so that, undoing in reverse, the container comes back first and the chunks go last.
     const chunkStore = new ChunkStore(store, container);
     const previous = await previousFiles(store, container, log);
-    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), await chunkStore.packIndex(ctx.signal), {
+    const packIndex = await chunkStore.packIndex(ctx.signal);
+    for (const { key, why } of packIndex.unreadable) {
+      // Safe to go on (the chunks it lists are packed again), but older snapshots may need it.
+      const line = `pack index ${key} cannot be read (${why}); the chunks it lists are stored again. Run \`owui-backup verify\` to see which snapshots need it`;
+      warnings.push(line);
+      log.warn({ key }, line);
+    }
+    const chunks = new ChunkWriter(chunkStore, await chunkStore.listStored(), packIndex, {
       ...(config.compressionLevel !== undefined ? { level: config.compressionLevel } : {}),
       signal: ctx.signal,
       knownSizes: storedSizes(previous.byPath),
